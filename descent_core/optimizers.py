@@ -62,8 +62,8 @@ def adagrad(lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1
     """AdaGrad = SGD divided, per coordinate, by the root of every squared gradient seen so far."""
     return chain(
         add_l2_penalty(weight_decay),
-        scale_by_decay_schedule(lr_decay),
         scale_by_sum_of_squares(eps, initial_accumulator_value),
+        scale_by_decay_schedule(lr_decay),  # after: the accumulator sees the raw gradient
     )
 
 

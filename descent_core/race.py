@@ -91,7 +91,10 @@ class Race:
                     f"steps to loss ≤ {tolerance:g}": None if reached[i, b] < 0 else int(reached[i, b]),
                     "diverged at": None if self.diverged_at[i, b] < 0 else int(self.diverged_at[i, b]),
                 })
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        for column in (f"steps to loss ≤ {tolerance:g}", "diverged at"):
+            frame[column] = frame[column].astype("Int64")  # missing = never
+        return frame
 
 
 def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, starts=None,

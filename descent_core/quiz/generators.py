@@ -1,0 +1,404 @@
+"""Generated cards: numeric questions with fresh parameters, and "name the optimizer" pictures.
+
+Every answer is computed by running descent_core's own steppers (float64, one run), never by
+restating the closed form here; tests/test_quiz_generators.py checks each one against an
+independent closed form. That way a card can never teach a number the engine disagrees with.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+import descent_core as dc
+
+from .deck import Card
+from .session import Question
+
+REL_TOL = 0.01
+TOLERANCE_NOTE = "Answers within 1% count as correct."
+DTYPE = torch.float64
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a numeric generator returns: the prompt with its numbers, the exact value, the worked answer."""
+
+    prompt: str
+    value: float
+    answer: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Generator:
+    id: str
+    kind: str  # "numeric" or "name"
+    topic: str
+    difficulty: int
+    title: str  # shown in card lists: the prompt's gist without numbers
+    make: Callable[[random.Random], Any]
+
+
+GENERATORS: dict[str, Generator] = {}
+
+
+def numeric(id: str, topic: str, difficulty: int, title: str):
+    """Register a numeric generator: a function rng -> Problem."""
+
+    def register(make: Callable[[random.Random], Problem]) -> Callable[[random.Random], Problem]:
+        GENERATORS[id] = Generator(id, "numeric", topic, difficulty, title, make)
+        return make
+
+    return register
+
+
+def generated_cards() -> list[Card]:
+    return [
+        Card(id=g.id, kind=g.kind, topic=g.topic, difficulty=g.difficulty, prompt=g.title, generator=g.id,
+             source="generators.py")
+        for g in GENERATORS.values()
+    ]
+
+
+def make_question(card: Card, rng: random.Random) -> Question:
+    generator = GENERATORS[card.generator or card.id]
+    if generator.kind == "name":
+        return generator.make(rng)
+    problem: Problem = generator.make(rng)
+    return Question(
+        card_id=card.id,
+        kind="numeric",
+        topic=generator.topic,
+        difficulty=generator.difficulty,
+        prompt=f"{problem.prompt}\n\n*{TOLERANCE_NOTE}*",
+        answer=problem.answer,
+        value=problem.value,
+        rel_tol=REL_TOL,
+        params=problem.params,
+    )
+
+
+# ----- running the engine ------------------------------------------------------------------------------------
+def run(opt_id: str, theta0: list[float], grads: Callable[[torch.Tensor, int], torch.Tensor] | list[list[float]],
+        steps: int | None = None, **hparams: Any) -> list[torch.Tensor]:
+    """Run one descent_core stepper from theta0; returns theta after every step (theta0 first).
+
+    `grads` is either a fixed list of gradients (one per step) or a function (theta, step) -> gradient,
+    for gradients that depend on where the optimizer is.
+    """
+    stepper = dc.make_stepper(opt_id, **hparams)
+    theta = torch.tensor([theta0], dtype=DTYPE)
+    state = stepper.init(theta)
+    n = len(grads) if isinstance(grads, list) else steps
+    assert n is not None
+    thetas = [theta]
+    for k in range(n):
+        g = torch.tensor([grads[k]], dtype=DTYPE) if isinstance(grads, list) else grads(theta, k)
+        theta, state = stepper.update(theta, g, state)
+        thetas.append(theta)
+    return thetas
+
+
+def _value(t: torch.Tensor, i: int = 0) -> float:
+    return float(t[0, i])
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+# ----- numeric generators --------------------------------------------------------------------------------------
+@numeric("gen-gd-stability-limit", "gd", 2, "Largest stable learning rate of GD on a given 2-D quadratic")
+def gd_stability_limit(rng: random.Random) -> Problem:
+    # A symmetric positive-definite Hessian with small integer entries, so it can be written in the prompt.
+    while True:
+        a, c, b = rng.randint(2, 12), rng.randint(2, 12), rng.randint(-4, 4)
+        if a * c - b * b > 0 and b != 0:
+            break
+    hessian = torch.tensor([[a, b], [b, c]], dtype=DTYPE)
+    # On a quadratic one GD step with lr = 1 is the linear map x -> (I - H) x. Reading that map off the stepper
+    # (stepping from each basis vector) recovers H as the engine sees it; its top eigenvalue sets the limit.
+    step_map = torch.stack([run("gd", e, lambda th, k: th @ hessian, steps=1, lr=1.0)[1][0]
+                            for e in ([1.0, 0.0], [0.0, 1.0])], dim=1)
+    lam_max = float(torch.linalg.eigvalsh(torch.eye(2, dtype=DTYPE) - step_map).max())
+    value = 2.0 / lam_max
+    return Problem(
+        prompt=(f"Plain gradient descent runs on $f(x) = \\tfrac12 x^\\top H x$ with "
+                f"$H = \\begin{{pmatrix}} {a} & {b} \\\\ {b} & {c} \\end{{pmatrix}}$. "
+                "Above which learning rate does it diverge from almost every start?"),
+        value=value,
+        answer=(f"GD multiplies the error along each eigenvector of $H$ by $1 - \\eta\\lambda_i$, so it converges only "
+                f"while $\\eta < 2/\\lambda_{{\\max}}$. Here $\\lambda_{{\\max}} = {_fmt(lam_max)}$, so the limit is "
+                f"$\\eta = {_fmt(value)}$."),
+        params={"H": [[a, b], [b, c]]},
+    )
+
+
+@numeric("gen-gd-iterate", "gd", 1, "Where GD is after k steps on a 1-D quadratic")
+def gd_iterate(rng: random.Random) -> Problem:
+    while True:  # skip lr * lambda == 1, where GD lands on the minimum in one step and the question is moot
+        lam, lr = rng.choice([1, 2, 4, 5, 10]), rng.choice([0.05, 0.1, 0.15, 0.3])
+        if not math.isclose(lam * lr, 1.0):
+            break
+    x0, k = float(rng.randint(1, 9)), rng.randint(3, 8)
+    thetas = run("gd", [x0], lambda th, step: lam * th, steps=k, lr=lr)
+    value = _value(thetas[-1])
+    return Problem(
+        prompt=(f"Gradient descent with learning rate $\\eta = {lr}$ starts at $x_0 = {x0:g}$ on "
+                f"$f(x) = \\tfrac12 \\lambda x^2$ with $\\lambda = {lam}$. What is $x_{{{k}}}$?"),
+        value=value,
+        answer=(f"Each step multiplies $x$ by $1 - \\eta\\lambda = {_fmt(1 - lr * lam)}$, so "
+                f"$x_{{{k}}} = {x0:g}\\,({_fmt(1 - lr * lam)})^{{{k}}} = {_fmt(value)}$."),
+        params={"lambda": lam, "lr": lr, "x0": x0, "k": k},
+    )
+
+
+@numeric("gen-gd-best-rate", "gd", 3, "Per-step contraction of GD at its best fixed learning rate")
+def gd_best_rate(rng: random.Random) -> Problem:
+    l1, l2 = sorted(rng.sample([1, 2, 4, 5, 10, 20, 50, 100], 2))
+    lr = 2.0 / (l1 + l2)
+    # At this rate both eigen-directions shrink by the same factor, so one step from any point measures it.
+    start = [1.0, 1.0]
+    thetas = run("gd", start, lambda th, k: th * torch.tensor([l1, l2], dtype=DTYPE), steps=1, lr=lr)
+    value = float(torch.linalg.vector_norm(thetas[1]) / torch.linalg.vector_norm(thetas[0]))
+    return Problem(
+        prompt=(f"Gradient descent runs on $f(x, y) = \\tfrac12({l1}x^2 + {l2}y^2)$ with the best fixed learning rate "
+                f"$\\eta = 2/(\\lambda_{{\\min}} + \\lambda_{{\\max}}) = {_fmt(lr)}$. By what factor does the distance to "
+                "the minimum shrink per step?"),
+        value=value,
+        answer=(f"Both directions are multiplied by $\\pm(\\kappa - 1)/(\\kappa + 1)$ with $\\kappa = {l2}/{l1}$, "
+                f"so the factor is ${_fmt(value)}$: the closer $\\kappa$ is to 1, the faster GD converges."),
+        params={"l1": l1, "l2": l2},
+    )
+
+
+@numeric("gen-momentum-effective-lr", "momentum", 1, "Momentum's effective learning rate on a constant gradient")
+def momentum_effective_lr(rng: random.Random) -> Problem:
+    lr, mu = rng.choice([0.001, 0.01, 0.02, 0.05, 0.1]), rng.choice([0.5, 0.8, 0.9, 0.95, 0.99])
+    # Run long enough for mu^t to vanish, then read the settled step length per unit gradient.
+    steps = math.ceil(math.log(1e-12) / math.log(mu)) + 1
+    thetas = run("momentum", [0.0], [[1.0]] * steps, lr=lr, momentum=mu)
+    value = _value(thetas[-2]) - _value(thetas[-1])
+    return Problem(
+        prompt=(f"SGD with heavy-ball momentum (PyTorch form, $\\mu = {mu}$, $\\eta = {lr}$) sees the same gradient "
+                "$g = 1$ at every step. What step length does it settle into? (That is its effective learning rate.)"),
+        value=value,
+        answer=(f"The buffer approaches $g/(1 - \\mu)$, so steps approach $\\eta/(1-\\mu) = {_fmt(value)}$: "
+                f"{_fmt(1 / (1 - mu))} times plain SGD's."),
+        params={"lr": lr, "momentum": mu},
+    )
+
+
+@numeric("gen-momentum-buffer-warmup", "momentum", 2, "How far momentum's step has grown after t steps")
+def momentum_buffer_warmup(rng: random.Random) -> Problem:
+    mu, t = rng.choice([0.5, 0.8, 0.9, 0.95]), rng.randint(2, 12)
+    lr = 0.1
+    thetas = run("momentum", [0.0], [[1.0]] * t, lr=lr, momentum=mu)
+    value = (_value(thetas[-2]) - _value(thetas[-1])) / lr
+    return Problem(
+        prompt=(f"PyTorch SGD with momentum $\\mu = {mu}$ (buffer $b_1 = g$, then $b_t = \\mu b_{{t-1}} + g$) sees a "
+                f"constant gradient. Step $t = {t}$ is how many times as long as step 1?"),
+        value=value,
+        answer=(f"$b_t = g(1 + \\mu + \\dots + \\mu^{{t-1}}) = g\\,(1 - \\mu^t)/(1 - \\mu)$, so the ratio is "
+                f"${_fmt(value)}$; the limit is $1/(1-\\mu) = {_fmt(1 / (1 - mu))}$."),
+        params={"momentum": mu, "t": t},
+    )
+
+
+@numeric("gen-adagrad-step", "adagrad", 2, "AdaGrad's t-th step on a constant gradient")
+def adagrad_step(rng: random.Random) -> Problem:
+    lr, g, t = rng.choice([0.1, 0.5, 1.0]), rng.choice([0.2, 3.0, 40.0]), rng.choice([4, 9, 16, 25, 100])
+    thetas = run("adagrad", [0.0], [[g]] * t, lr=lr)
+    value = _value(thetas[-2]) - _value(thetas[-1])
+    return Problem(
+        prompt=(f"AdaGrad ($\\eta = {lr}$, PyTorch defaults otherwise) sees the constant gradient $g = {g}$. "
+                f"How long is its step number {t}?"),
+        value=value,
+        answer=(f"After $t$ steps the accumulator is $t g^2$, so step $t$ is $\\eta g/\\sqrt{{t g^2}} = \\eta/\\sqrt t "
+                f"= {_fmt(value)}$, whatever $g$ is: the rate decays like $1/\\sqrt t$."),
+        params={"lr": lr, "g": g, "t": t},
+    )
+
+
+@numeric("gen-rmsprop-first-step", "rmsprop", 2, "The length of RMSProp's first step")
+def rmsprop_first_step(rng: random.Random) -> Problem:
+    lr, alpha, g = rng.choice([0.001, 0.01, 0.1]), rng.choice([0.9, 0.99, 0.999]), rng.choice([0.5, 2.0, 7.0])
+    thetas = run("rmsprop", [0.0], [[g]], lr=lr, alpha=alpha)
+    value = _value(thetas[0]) - _value(thetas[1])
+    return Problem(
+        prompt=(f"PyTorch's RMSprop ($\\eta = {lr}$, $\\alpha = {alpha}$, no momentum) takes its first step on "
+                f"gradient $g = {g}$. How long is that step?"),
+        value=value,
+        answer=(f"$v_1 = (1-\\alpha) g^2$ and there is no bias correction, so the step is "
+                f"$\\eta/\\sqrt{{1-\\alpha}} = {_fmt(value)}$: {_fmt(1 / math.sqrt(1 - alpha))} times $\\eta$."),
+        params={"lr": lr, "alpha": alpha, "g": g},
+    )
+
+
+@numeric("gen-adam-bias-corrected-m", "adam", 3, "Adam's bias-corrected first moment after a few steps")
+def adam_bias_corrected_m(rng: random.Random) -> Problem:
+    b1 = rng.choice([0.5, 0.8, 0.9])
+    grads = [float(rng.choice([-2, -1, 1, 2, 3, 4])) for _ in range(rng.randint(2, 4))]
+    # Read m-hat out of Adam's own step: with eps huge, sqrt(v-hat) + eps is eps to 1e-11 relative error,
+    # and with lr = eps the step is exactly -m-hat. The engine's debiasing is what gets measured.
+    big = 1e12
+    thetas = run("adam", [0.0], [[g] for g in grads], lr=big, eps=big, betas=(b1, 0.999))
+    value = _value(thetas[-2]) - _value(thetas[-1])
+    t = len(grads)
+    shown = ", ".join(f"g_{i} = {g:g}" for i, g in enumerate(grads, start=1))
+    return Problem(
+        prompt=(f"Adam with $\\beta_1 = {b1}$ sees the gradients ${shown}$ on one parameter, starting from $m_0 = 0$. "
+                f"What is the bias-corrected first moment $\\hat m_{t}$?"),
+        value=value,
+        answer=(f"$m_t = \\beta_1 m_{{t-1}} + (1-\\beta_1) g_t$ from $m_0 = 0$, then $\\hat m_{t} = m_{t}/(1-\\beta_1^{t}) "
+                f"= {_fmt(value)}$."),
+        params={"beta1": b1, "grads": grads},
+    )
+
+
+@numeric("gen-adamw-shrink-per-step", "adamw", 1, "The factor AdamW multiplies weights by each step")
+def adamw_shrink_per_step(rng: random.Random) -> Problem:
+    lr, wd = rng.choice([1e-3, 3e-4, 0.01, 0.05]), rng.choice([0.01, 0.05, 0.1, 0.5])
+    # A zero gradient leaves Adam's part of the step at exactly 0, isolating the decoupled decay.
+    thetas = run("adamw", [1.0], [[0.0]], lr=lr, weight_decay=wd)
+    value = _value(thetas[1])
+    return Problem(
+        prompt=(f"AdamW runs with $\\eta = {lr:g}$ and weight decay $\\lambda = {wd:g}$. Apart from the gradient step, "
+                "each update multiplies every weight by a fixed factor. What is it?"),
+        value=value,
+        answer=(f"Decoupled decay does $\\theta \\leftarrow \\theta(1 - \\eta\\lambda)$, a factor of ${_fmt(value)}$, "
+                "independent of the gradient history (unlike L2 inside Adam, which $\\sqrt{\\hat v}$ rescales)."),
+        params={"lr": lr, "weight_decay": wd},
+    )
+
+
+@numeric("gen-adamw-shrink-after-k", "adamw", 2, "How much of a weight AdamW's decay leaves after k steps")
+def adamw_shrink_after_k(rng: random.Random) -> Problem:
+    lr, wd, k = rng.choice([1e-3, 3e-4, 1e-2]), rng.choice([0.01, 0.1, 0.5]), rng.choice([100, 500, 1000, 5000])
+    thetas = run("adamw", [1.0], [[0.0]] * k, lr=lr, weight_decay=wd)
+    value = _value(thetas[-1])
+    return Problem(
+        prompt=(f"A weight gets zero gradient for {k} AdamW steps ($\\eta = {lr:g}$, $\\lambda = {wd:g}$). "
+                "What fraction of its starting value is left?"),
+        value=value,
+        answer=(f"Each step multiplies it by $1 - \\eta\\lambda$, so $(1 - {_fmt(lr * wd)})^{{{k}}} = {_fmt(value)}$ "
+                f"$\\approx e^{{-\\eta\\lambda k}} = {_fmt(math.exp(-lr * wd * k))}$."),
+        params={"lr": lr, "weight_decay": wd, "k": k},
+    )
+
+
+# ----- name the optimizer ------------------------------------------------------------------------------------
+# Per landscape: candidates with settings chosen so each leaves a recognisable signature (GD zig-zags,
+# heavy ball overshoots, Lion moves diagonally in equal steps, AdaGrad stalls, Adam travels at about lr).
+NAME_RACES: dict[str, dict[str, Any]] = {
+    "ravine": {
+        "topic": "grand-race",
+        "steps": 60,
+        "hparams": {
+            "gd": {"lr": 0.09},
+            "momentum": {"lr": 0.02, "momentum": 0.9},
+            "adagrad": {"lr": 2.0},
+            "adam": {"lr": 0.5},
+            "lion": {"lr": 0.2},
+        },
+    },
+    "rotated_ravine": {
+        "topic": "frontier",
+        "steps": 60,
+        "hparams": {
+            "gd": {"lr": 0.09},
+            "momentum": {"lr": 0.02, "momentum": 0.9},
+            "rmsprop": {"lr": 0.3},
+            "lion": {"lr": 0.3},
+            "adam": {"lr": 0.6},
+        },
+    },
+    # The start sits almost on the ridge (y = 1e-3): how fast each method escapes is the tell.
+    "saddle": {
+        "topic": "problem",
+        "steps": 60,
+        "hparams": {
+            "gd": {"lr": 0.05},
+            "momentum": {"lr": 0.02, "momentum": 0.9},
+            "adam": {"lr": 0.05},
+            "lion": {"lr": 0.05},
+        },
+    },
+}
+N_OPTIONS = 4
+
+
+@functools.lru_cache(maxsize=None)
+def name_race(landscape_id: str) -> Any:
+    """The race behind a name-the-optimizer card (deterministic, so computed once per process)."""
+    spec = NAME_RACES[landscape_id]
+    return dc.race(landscape_id, list(spec["hparams"]), steps=spec["steps"], hparams=spec["hparams"], seed=0,
+                   dtype=DTYPE, device="cpu")
+
+
+@functools.lru_cache(maxsize=None)
+def surface_grid(landscape_id: str, resolution: int = 40) -> dict[str, list]:
+    """Loss on a coarse grid: background for the picture, small enough to send every time."""
+    xs, ys, loss = dc.LANDSCAPES[landscape_id].grid(resolution)
+    return {"x": xs.tolist(), "y": ys.tolist(), "loss": loss.tolist()}
+
+
+def _make_name_question(landscape_id: str, rng: random.Random) -> Question:
+    spec = NAME_RACES[landscape_id]
+    race = name_race(landscape_id)
+    answer_id = rng.choice(race.optimizers)
+    distractors = rng.sample([o for o in race.optimizers if o != answer_id], N_OPTIONS - 1)
+    choices = distractors + [answer_id]
+    rng.shuffle(choices)
+    index = race.optimizers.index(answer_id)
+    path = race.paths[index, 0]
+    surface = dc.LANDSCAPES[landscape_id]
+    names = [dc.OPTIMIZERS[o].name for o in choices]
+    settings = ", ".join(f"{k} = {v:g}" for k, v in spec["hparams"][answer_id].items())
+    return Question(
+        card_id=f"gen-name-optimizer-{landscape_id.replace('_', '-')}",
+        kind="name",
+        topic=spec["topic"],
+        difficulty=2,
+        prompt=(f"This trajectory ran {race.steps} steps on the **{surface.name}** landscape from the marked start. "
+                "Which optimizer made it?"),
+        answer=(f"**{dc.OPTIMIZERS[answer_id].name}** ({settings}). {NAME_HINTS.get(answer_id, '')}"),
+        options=tuple(names),
+        correct=choices.index(answer_id),
+        picture={
+            "landscape": landscape_id,
+            "path": path.tolist(),
+            "bounds": surface.bounds,
+            "grid": surface_grid(landscape_id),
+            "log_scale": surface.log_scale,
+        },
+        params={"optimizer": answer_id, "choices": choices},
+    )
+
+
+NAME_HINTS = {
+    "gd": "The tell: it zig-zags across the steep direction while creeping along the shallow one.",
+    "momentum": "The tell: it builds up speed and overshoots, curving past the minimum before settling.",
+    "adagrad": "The tell: a fast start whose steps keep shrinking, because its squared-gradient sum only grows.",
+    "adam": "The tell: steps of roughly the learning rate in each coordinate, with some momentum-driven overshoot.",
+    "lion": "The tell: every coordinate moves by exactly the learning rate each step (a sign update), so the path "
+            "runs at 45 degrees in a staircase.",
+    "rmsprop": "The tell: per-coordinate normalisation makes the steep and shallow directions move at similar speeds.",
+}
+
+
+def _register_name_generators() -> None:
+    for landscape_id, spec in NAME_RACES.items():
+        card_id = f"gen-name-optimizer-{landscape_id.replace('_', '-')}"
+        make = functools.partial(_make_name_question, landscape_id)
+        title = f"Name the optimizer from its trajectory on {dc.LANDSCAPES[landscape_id].name}"
+        GENERATORS[card_id] = Generator(card_id, "name", spec["topic"], 2, title, make)
+
+
+_register_name_generators()

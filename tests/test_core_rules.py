@@ -61,14 +61,14 @@ def test_lamb_you_2020(surface_id, wd):
     surface = dc.LANDSCAPES[surface_id]
 
     def update(theta, g, state, t):
-        m, v = state
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        r = (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        first, second = state
+        first = b1 * first + (1 - b1) * g
+        second = b2 * second + (1 - b2) * np.square(g)
+        r = (first / (1 - b1**t)) / (np.sqrt(second / (1 - b2**t)) + eps)
         u = r + wd * theta
         w_norm, u_norm = np.linalg.norm(theta), np.linalg.norm(u)
         trust = w_norm / u_norm if w_norm > 0 and u_norm > 0 else 1.0
-        return theta - lr * trust * u, (m, v)
+        return theta - lr * trust * u, (first, second)
 
     expected = reference_run(update, (np.zeros(2), np.zeros(2)), surface.start, grad_np(surface))
     got = ours("lamb", {"lr": lr, "weight_decay": wd}, surface)

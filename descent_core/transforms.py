@@ -366,6 +366,11 @@ class ShampooState(NamedTuple):
     right: Tensor | None  # (B, n, n): eps I + sum G^T G  (matrices only)
 
 
+def precise_dtype(device: torch.device) -> torch.dtype:
+    """float64 wherever the device has it (Apple's mps does not)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
 def inverse_root(matrix: Tensor, power: float) -> Tensor:
     """matrix^(-1/power) of batched symmetric positive-definite matrices, via an eigendecomposition.
 
@@ -380,26 +385,35 @@ def inverse_root(matrix: Tensor, power: float) -> Tensor:
 
 def scale_by_shampoo(eps: Scalar) -> Transform:
     """Shampoo. A vector parameter: full-matrix AdaGrad, d = (eps I + sum g g^T)^(-1/2) g.
-    A matrix parameter G: L += G G^T, R += G^T G, d = L^(-1/4) G R^(-1/4)."""
+    A matrix parameter G: L += G G^T, R += G^T G, d = L^(-1/4) G R^(-1/4).
+
+    The statistics are kept in float64 even for float32 parameters: after a few large gradients the sums are
+    nearly rank one, and float32 rounds their small eigenvalue (eps) away, so its inverse root would explode.
+    """
+
+    def identity_stack(theta: Tensor, size: int) -> Tensor:
+        eye = torch.eye(size, dtype=precise_dtype(theta.device), device=theta.device)
+        return (bind_eps(theta) * eye).expand(theta.shape[0], size, size).clone()
+
+    def bind_eps(theta: Tensor):
+        return eps.reshape(-1, 1, 1).to(precise_dtype(theta.device)) if isinstance(eps, Tensor) else eps
 
     def init(theta: Tensor) -> ShampooState:
         if theta.ndim not in (2, 3):
             raise ValueError(f"shampoo handles vector or matrix parameters, got shape {tuple(theta.shape[1:])}")
-        rows = theta.shape[1]
-        left = eps * torch.eye(rows, dtype=theta.dtype, device=theta.device).expand(theta.shape[0], rows, rows)
         if theta.ndim == 2:
-            return ShampooState(left.clone(), None)
-        cols = theta.shape[2]
-        right = eps * torch.eye(cols, dtype=theta.dtype, device=theta.device).expand(theta.shape[0], cols, cols)
-        return ShampooState(left.clone(), right.clone())
+            return ShampooState(identity_stack(theta, theta.shape[1]), None)
+        return ShampooState(identity_stack(theta, theta.shape[1]), identity_stack(theta, theta.shape[2]))
 
     def update(g: Tensor, state: ShampooState, ctx: Context) -> tuple[Tensor, ShampooState]:
+        G = g.to(state.left.dtype)
         if g.ndim == 2:
-            left = state.left + g.unsqueeze(-1) * g.unsqueeze(-2)
-            return (inverse_root(left, 2.0) @ g.unsqueeze(-1)).squeeze(-1), ShampooState(left, None)
-        left = state.left + g @ g.transpose(-1, -2)
-        right = state.right + g.transpose(-1, -2) @ g
-        return inverse_root(left, 4.0) @ g @ inverse_root(right, 4.0), ShampooState(left, right)
+            left = state.left + G.unsqueeze(-1) * G.unsqueeze(-2)
+            d = (inverse_root(left, 2.0) @ G.unsqueeze(-1)).squeeze(-1)
+            return d.to(g.dtype), ShampooState(left, None)
+        left = state.left + G @ G.transpose(-1, -2)
+        right = state.right + G.transpose(-1, -2) @ G
+        return (inverse_root(left, 4.0) @ G @ inverse_root(right, 4.0)).to(g.dtype), ShampooState(left, right)
 
     return Transform(init, update)
 

@@ -12,7 +12,6 @@ coordinates as float32, thinned to at most ``MAX_ROWS`` rows so a chart stays we
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import math
 from dataclasses import dataclass
@@ -100,9 +99,23 @@ def race_frames(race: dc.Race, series: list[Series]) -> tuple[pd.DataFrame, pd.D
     return trajectory, diverged, stride
 
 
-@functools.lru_cache(maxsize=32)
+_IMAGES: dict[tuple, str] = {}
+
+
 def surface_image(landscape: dc.Landscape, resolution: int = 200) -> str:
-    """The loss surface as a PNG data URL, coloured by log(loss - min) (or loss), row 0 = top (y max)."""
+    """The loss surface as a PNG data URL, coloured by log(loss - min) (or loss), row 0 = top (y max).
+
+    Cached by what defines the picture; a user's own surface carries its formula text in ``formula``.
+    """
+    key = (landscape.id, landscape.name, landscape.formula, landscape.bounds, landscape.log_scale, resolution)
+    if key not in _IMAGES:
+        if len(_IMAGES) > 64:
+            _IMAGES.clear()
+        _IMAGES[key] = _render_surface(landscape, resolution)
+    return _IMAGES[key]
+
+
+def _render_surface(landscape: dc.Landscape, resolution: int) -> str:
     _, _, loss = landscape.grid(resolution)
     values = loss.numpy()
     if landscape.log_scale:

@@ -163,9 +163,11 @@ def race_spec(race: dc.Race, *, width: int = 520, speed: float = 1.0, show_loss:
     (x0, x1), (y0, y1) = race.landscape.bounds
     x_scale = alt.Scale(domain=[x0, x1], nice=False, zero=False)
     y_scale = alt.Scale(domain=[y0, y1], nice=False, zero=False)
+    legend_columns = 4 if show_loss else 3
     color = alt.Color("series:N", title=None,
                       scale=alt.Scale(domain=[s.label for s in series], range=[s.color for s in series]),
-                      legend=alt.Legend(orient="right", symbolType="stroke", symbolStrokeWidth=4, labelLimit=220))
+                      legend=alt.Legend(orient="bottom", columns=legend_columns, symbolType="stroke", symbolStrokeWidth=4,
+                                        labelLimit=260, direction="horizontal"))
     frame = alt.param(name="frame", value=0 if autoplay else race.steps,
                       bind=alt.binding_range(min=0, max=race.steps, step=stride, name="step "))
     playing = alt.param(name="playing", value=autoplay, bind=alt.binding_checkbox(name="play "))
@@ -209,10 +211,11 @@ def loss_panel(race: dc.Race, data: alt.Data, color: alt.Color, height: int) -> 
     base = alt.Chart(data).transform_calculate(gap=gap).transform_filter("datum.step <= frame")
     y = alt.Y("gap:Q" if log else "loss:Q", title=y_title, scale=alt.Scale(type="log" if log else "linear"))
     lines = base.mark_line(strokeWidth=2, clip=True).encode(
-        x=alt.X("step:Q", scale=alt.Scale(domain=[0, race.steps], nice=False)), y=y, color=color, detail="series:N")
+        x=alt.X("step:Q", title="step", scale=alt.Scale(domain=[0, race.steps], nice=False)), y=y, color=color,
+        detail="series:N")
     rule = alt.Chart(alt.Data(values=[{}])).mark_rule(color="#868e96", strokeDash=[4, 3]).encode(
-        x=alt.X("f:Q")).transform_calculate(f="frame")
-    return alt.layer(lines, rule).properties(width=300, height=height)
+        x=alt.X("current:Q", title="step")).transform_calculate(current="frame")
+    return alt.layer(lines, rule).properties(width=280, height=height)
 
 
 def add_timer(spec: dict, steps: int, stride: int, speed: float) -> None:

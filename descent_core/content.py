@@ -1,0 +1,161 @@
+"""The guide's Markdown content: sections with YAML front matter, split into blocks a renderer can lay out.
+
+A section body is a sequence of blocks: plain Markdown, callouts (GitHub-style ``> [!TRAP] Title`` quotes) and
+markers for live figures and labs (``{{figure:id}}`` / ``{{lab:id}}`` alone on a line). Parsing lives here, away
+from Streamlit, so tests can check every file without rendering it.
+"""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import yaml
+
+CONTENT_DIR = pathlib.Path(__file__).resolve().parent.parent / "content"
+CALLOUT_KINDS = ("MODEL", "TRAP", "TRADEOFF", "RUN", "NOTE")
+REQUIRED_KEYS = ("id", "title", "order", "group", "summary", "optimizers", "landscapes", "deck", "references")
+GROUPS = ("Foundations", "Momentum", "Adaptive rates", "The Adam family", "Frontier", "Practice")
+
+_MARKER = re.compile(r"^\{\{\s*(figure|lab)\s*:\s*([a-z0-9_]+)\s*\}\}\s*$")
+_CALLOUT_HEAD = re.compile(r"^>\s*\[!([A-Z]+)\]\s*(.*)$")
+_FAMILY_BULLET = re.compile(r"^- \*\*([a-z]+)\*\* — core idea: (.+?); use it when: (.+)$")
+_BIB_BULLET = re.compile(r"^- \*\*([a-z0-9]+)\*\* — (.+)$")
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: Literal["markdown", "callout", "figure", "lab"]
+    text: str = ""  # markdown or callout body
+    name: str = ""  # callout kind, or figure/lab id
+    title: str = ""  # callout title
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    order: int
+    group: str
+    summary: str
+    optimizers: tuple[str, ...]
+    landscapes: tuple[str, ...]
+    deck: str
+    references: tuple[str, ...]
+    body: str
+    path: pathlib.Path
+    blocks: tuple[Block, ...] = field(default=())
+
+    @property
+    def figures(self) -> list[str]:
+        return [b.name for b in self.blocks if b.kind == "figure"]
+
+    @property
+    def labs(self) -> list[str]:
+        return [b.name for b in self.blocks if b.kind == "lab"]
+
+
+def split_front_matter(text: str, source: str = "") -> tuple[dict, str]:
+    if not text.startswith("---\n"):
+        raise ValueError(f"{source}: missing YAML front matter")
+    end = text.find("\n---\n", 4)
+    if end < 0:
+        raise ValueError(f"{source}: unterminated YAML front matter")
+    meta = yaml.safe_load(text[4:end]) or {}
+    if not isinstance(meta, dict):
+        raise ValueError(f"{source}: front matter must be a mapping")
+    return meta, text[end + 5 :]
+
+
+def parse_blocks(body: str) -> tuple[Block, ...]:
+    """Split a body into Markdown, callout and marker blocks (fenced code is never split)."""
+    blocks: list[Block] = []
+    buffer: list[str] = []
+    lines = body.splitlines()
+    i, in_fence = 0, False
+
+    def flush():
+        text = "\n".join(buffer).strip("\n")
+        if text.strip():
+            blocks.append(Block("markdown", text))
+        buffer.clear()
+
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        marker = None if in_fence else _MARKER.match(line.strip())
+        head = None if in_fence else _CALLOUT_HEAD.match(line)
+        if marker:
+            flush()
+            blocks.append(Block(marker.group(1), name=marker.group(2)))
+            i += 1
+        elif head and head.group(1) in CALLOUT_KINDS:
+            flush()
+            body_lines = []
+            i += 1
+            while i < len(lines) and lines[i].startswith(">"):
+                body_lines.append(lines[i][1:].removeprefix(" "))
+                i += 1
+            blocks.append(Block("callout", "\n".join(body_lines).strip(), head.group(1), head.group(2).strip()))
+        else:
+            buffer.append(line)
+            i += 1
+    flush()
+    return tuple(blocks)
+
+
+def load_section(path: pathlib.Path) -> Section:
+    meta, body = split_front_matter(path.read_text(encoding="utf-8"), path.name)
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise ValueError(f"{path.name}: front matter lacks {missing}")
+    return Section(
+        id=str(meta["id"]), title=str(meta["title"]), order=int(meta["order"]), group=str(meta["group"]),
+        summary=str(meta["summary"]), optimizers=tuple(meta["optimizers"] or ()),
+        landscapes=tuple(meta["landscapes"] or ()), deck=str(meta["deck"]),
+        references=tuple(meta["references"] or ()), body=body, path=path, blocks=parse_blocks(body),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def sections() -> dict[str, Section]:
+    """Every numbered section file, in guide order."""
+    loaded = [load_section(p) for p in sorted(CONTENT_DIR.glob("[0-9][0-9]-*.md"))]
+    return {s.id: s for s in sorted(loaded, key=lambda s: s.order)}
+
+
+def section(section_id: str) -> Section:
+    found = sections()
+    if section_id not in found:
+        raise KeyError(f"Unknown section {section_id!r}; valid: {', '.join(found)}")
+    return found[section_id]
+
+
+@functools.lru_cache(maxsize=1)
+def notation() -> str:
+    _, body = split_front_matter((CONTENT_DIR / "notation.md").read_text(encoding="utf-8"), "notation.md")
+    return body
+
+
+def family_notes() -> dict[str, tuple[str, str]]:
+    """{optimizer id: (core idea, use it when)} from the family-table section's bullets."""
+    notes = {}
+    for line in section("family").body.splitlines():
+        match = _FAMILY_BULLET.match(line.strip())
+        if match:
+            notes[match.group(1)] = (match.group(2).strip(), match.group(3).strip().rstrip("."))
+    return notes
+
+
+def bibliography() -> dict[str, str]:
+    """{reference key: formatted entry} from the bibliography section."""
+    entries = {}
+    for line in section("bibliography").body.splitlines():
+        match = _BIB_BULLET.match(line.strip())
+        if match:
+            entries[match.group(1)] = match.group(2).strip()
+    return entries

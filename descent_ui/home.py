@@ -1,0 +1,41 @@
+"""The landing page: what Descent is and where to start."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from descent_core import content
+
+from .section import page_file
+
+
+def render_home() -> None:
+    st.title("Descent")
+    st.markdown("#### An interactive field guide to gradient descent, from the ravine to Muon")
+    st.markdown(
+        "Every optimizer here runs live: the races on each page are computed by `descent_core`, a batched PyTorch "
+        "engine whose update rules are tested against `torch.optim` (or the paper, where torch has none). "
+        "Replay, scrub and re-tune every figure; every hyperparameter a race used is shown under it. "
+        "When you are done, the interview quiz turns the guide into timed practice with spaced repetition."
+    )
+    left, middle, right = st.columns(3)
+    with left:
+        st.markdown("**New to optimizers?**")
+        st.page_link("pages/00_problem.py", label="Start with the problem", icon="⛰️")
+    with middle:
+        st.markdown("**Want the big picture?**")
+        st.page_link("pages/14_grand_race.py", label="Watch the grand race", icon="🏁")
+    with right:
+        st.markdown("**Interview soon?**")
+        st.page_link("pages/quiz.py", label="Take the timed quiz", icon="🎯")
+    st.divider()
+    st.subheader("The route")
+    for group in content.GROUPS:
+        sections = [s for s in content.sections().values() if s.group == group]
+        if not sections:
+            continue
+        st.markdown(f"**{group}**")
+        for s in sections:
+            st.page_link(page_file(s), label=f"{s.title} — {s.summary}")
+    with st.expander("Notation used everywhere (prose, code and flashcards)"):
+        st.markdown(content.notation())

@@ -1,0 +1,54 @@
+"""The app's page list, grouped as the guide is: one page per content section plus the practice tools."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import streamlit as st
+
+from descent_core import content
+
+from .section import page_file
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# Pages that are not content sections: (file, title, icon, group).
+TOOLS = [
+    ("pages/labs.py", "Live labs", "🧪", "Practice"),
+    ("pages/inside.py", "Look inside an optimizer", "🔍", "Practice"),
+    ("pages/your_surface.py", "Your own surface", "✏️", "Practice"),
+    ("pages/network.py", "A real network race", "🕸️", "Practice"),
+    ("pages/quiz.py", "Interview quiz", "🎯", "Quiz"),
+    ("pages/progress.py", "Your progress", "📈", "Quiz"),
+]
+GROUP_ORDER = ["Start", *content.GROUPS, "Quiz"]
+# Practice tools go after the schedules section and before the race, table and bibliography.
+TOOLS_AFTER = "schedules"
+
+
+def url_path(page_path: str) -> str:
+    """The address of a page file: its name without the ordering prefix (pages/03_momentum.py -> momentum).
+
+    Streamlit matches a requested address against these file-derived names before the script declares its
+    navigation, so any other address would flash a "page not found" notice on a direct link.
+    """
+    return re.sub(r"^\d+_", "", pathlib.Path(page_path).stem)
+
+
+def build_navigation():
+    groups: dict[str, list] = {group: [] for group in GROUP_ORDER}
+    groups["Start"].append(st.Page("pages/home.py", title="Welcome", icon="⛰️", url_path="home", default=True))
+    for section in content.sections().values():
+        path = page_file(section)
+        groups[section.group].append(st.Page(path, title=section.title.split(":")[0], url_path=url_path(path)))
+        if section.id == TOOLS_AFTER:
+            _add_tools(groups, "Practice")
+    _add_tools(groups, "Quiz")
+    return st.navigation({group: pages for group, pages in groups.items() if pages})
+
+
+def _add_tools(groups: dict[str, list], group: str) -> None:
+    for path, title, icon, tool_group in TOOLS:
+        if tool_group == group and (ROOT / path).exists():
+            groups[group].append(st.Page(path, title=title, icon=icon, url_path=url_path(path)))

@@ -1,0 +1,90 @@
+"""Show a race: the animated chart, the claim it demonstrates, the hyperparameters it used, and its results."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import descent_core as dc
+
+from .race_chart import race_spec, series_of
+
+TOLERANCE = 1e-3
+
+
+def results_table(race: dc.Race) -> pd.DataFrame:
+    """Final loss, steps to reach the tolerance, and where a run diverged, one row per drawn trajectory."""
+    reached = race.steps_to_tolerance(TOLERANCE) if race.landscape.minima else None
+    rows = []
+    for s in series_of(race):
+        diverged = int(race.diverged_at[s.index, s.run])
+        row = {"optimizer": s.label, "final loss": float(race.losses[s.index, s.run, -1])}
+        if reached is not None:
+            k = int(reached[s.index, s.run])
+            row[f"steps to loss ≤ {TOLERANCE:g}"] = str(k) if k >= 0 else "not reached"
+        row["status"] = f"diverged at step {diverged}" if diverged >= 0 else "finite"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def hparams_table(race: dc.Race) -> pd.DataFrame:
+    rows = []
+    for opt in race.optimizers:
+        shown = {k: _plain(v) for k, v in race.hparams[opt].items() if k not in ("ns_coefficients",)}
+        rows.append({"optimizer": dc.OPTIMIZERS[opt].name,
+                     "hyperparameters": ", ".join(f"{k}={v}" for k, v in shown.items())})
+    return pd.DataFrame(rows)
+
+
+def race_settings_line(race: dc.Race) -> str:
+    parts = [f"surface **{race.landscape.name}**", f"{race.steps} steps",
+             f"start ({race.starts[0, 0]:.3g}, {race.starts[0, 1]:.3g})"]
+    if race.noise:
+        parts.append(f"gradient noise σ = {race.noise:g} (seed {race.seed})")
+    if race.schedule is not None and race.schedule.kind != "constant":
+        parts.append(f"schedule: {race.schedule.describe()}")
+    if race.clip is not None:
+        parts.append(f"clip ‖g‖ ≤ {race.clip:g}")
+    return " · ".join(parts)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_plain(v) for v in value) + ")"
+    return str(value)
+
+
+def payload(race: dc.Race, *, width: int, speed: float, show_loss: bool) -> dict[str, Any]:
+    """Everything the view needs, as picklable data (so pages can st.cache_data it)."""
+    return {
+        "spec": race_spec(race, width=width, speed=speed, show_loss=show_loss),
+        "results": results_table(race),
+        "hparams": hparams_table(race),
+        "settings": race_settings_line(race),
+        "diverged": [dc.OPTIMIZERS[race.optimizers[i]].name for i, b in zip(*np.nonzero(race.diverged_at >= 0))],
+    }
+
+
+def show(view: dict[str, Any], *, claim: str, key: str) -> None:
+    """Render a payload: claim, chart, disclosed settings and results."""
+    st.caption(f"**Claim.** {claim}")
+    st.vega_lite_chart(view["spec"], width="content", key=key)
+    if view["diverged"]:
+        st.warning(f"Diverged (marked ✕ where it left): {', '.join(sorted(set(view['diverged'])))}. "
+                   "Its trail stops at its last finite point.", icon="⚠️")
+    st.caption(view["settings"])
+    left, right = st.columns([3, 2])
+    with left:
+        st.dataframe(view["results"], hide_index=True, width="stretch")
+    with right:
+        st.dataframe(view["hparams"], hide_index=True, width="stretch")
+
+
+def settings_key(settings: dict) -> str:
+    return json.dumps(settings, sort_keys=True, default=str)

@@ -1,0 +1,99 @@
+"""A guide section page: its Markdown, callouts, live figures and labs, the code that ran, and its references."""
+
+from __future__ import annotations
+
+import inspect
+
+import streamlit as st
+
+import descent_core as dc
+from descent_core import content, optimizers as rules
+
+from .figures import render_figure
+
+CALLOUTS = {
+    "MODEL": (st.info, "🧠", "Mental model"),
+    "TRAP": (st.warning, "🪤", "Interview trap"),
+    "TRADEOFF": (st.success, "⚖️", "Trade-off"),
+    "RUN": (st.info, "▶️", "Run it"),
+    "NOTE": (st.info, "📝", "Note"),
+}
+
+
+def page_file(section: content.Section) -> str:
+    """pages/NN_slug.py for content/NN-slug.md."""
+    return f"pages/{section.path.stem.replace('-', '_')}.py"
+
+
+def render_callout(kind: str, title: str, text: str) -> None:
+    show, icon, default_title = CALLOUTS.get(kind, CALLOUTS["NOTE"])
+    show(f"**{title or default_title}**\n\n{text}", icon=icon)
+
+
+def render_lab_block(lab_id: str) -> None:
+    from .labs import render_lab  # imported lazily: the labs module pulls in its own heavier pieces
+
+    render_lab(lab_id, key_prefix="section.")
+
+
+def render_body(section: content.Section) -> None:
+    for block in section.blocks:
+        if block.kind == "markdown":
+            st.markdown(block.text)
+        elif block.kind == "callout":
+            render_callout(block.name, block.title, block.text)
+        elif block.kind == "figure":
+            render_figure(block.name, key_prefix=f"{section.id}.")
+        elif block.kind == "lab":
+            render_lab_block(block.name)
+
+
+def render_code(section: content.Section) -> None:
+    """Show the update rules that produced this page's figures: the code is the same that ran."""
+    ids = [opt for opt in section.optimizers if opt in dc.OPTIMIZERS]
+    if not ids:
+        return
+    with st.expander("The code behind these optimizers (the exact functions the races run)"):
+        seen = set()
+        for opt in ids:
+            rule = dc.OPTIMIZERS[opt].rule
+            if rule.__name__ in seen:
+                continue
+            seen.add(rule.__name__)
+            st.markdown(f"**{dc.OPTIMIZERS[opt].name}** · `descent_core.optimizers.{rule.__name__}`")
+            st.code(inspect.getsource(rule), language="python")
+        st.caption("Each piece (ema, trace, debias, scale_by_…) lives in `descent_core/transforms.py`; "
+                   f"every torch-backed rule is tested against `torch.optim` in float64. Source: `{rules.__name__}`.")
+
+
+def render_references(section: content.Section) -> None:
+    if not section.references:
+        return
+    entries = content.bibliography()
+    with st.expander(f"References ({len(section.references)})"):
+        for key in section.references:
+            st.markdown(f"- {entries.get(key, key)}")
+
+
+def render_neighbours(section: content.Section) -> None:
+    ordered = list(content.sections().values())
+    index = [s.id for s in ordered].index(section.id)
+    left, middle, right = st.columns(3)
+    if index > 0:
+        previous = ordered[index - 1]
+        left.page_link(page_file(previous), label=f"← {previous.title}")
+    middle.page_link("pages/quiz.py", label=f"Practise “{section.title.split(':')[0]}” in the quiz", icon="🎯")
+    if index + 1 < len(ordered):
+        following = ordered[index + 1]
+        right.page_link(page_file(following), label=f"{following.title} →")
+
+
+def render_section(section_id: str) -> None:
+    section = content.section(section_id)
+    st.title(section.title)
+    st.caption(section.summary)
+    render_body(section)
+    render_code(section)
+    render_references(section)
+    st.divider()
+    render_neighbours(section)

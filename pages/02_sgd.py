@@ -1,0 +1,3 @@
+from descent_ui.section import render_section
+
+render_section("sgd")

@@ -1,0 +1,3 @@
+from descent_ui.home import render_home
+
+render_home()

@@ -20,7 +20,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+import numpy as np
 import torch
+
+from .landscapes import Landscape
+from .optimizers import OPTIMIZERS
+from .race import Race
+from .race import race as run_race
 
 # ---------------------------------------------------------------------------------------------------------------
 # Limits. Each one bounds the work a single input can cause; together they make the parser's recursion shallow.
@@ -49,14 +55,24 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., torch.Tensor]]] = {
 
 ALLOWED_NAMES = VARIABLES + tuple(CONSTANTS) + tuple(FUNCTIONS)
 
-EXAMPLES: dict[str, str] = {
-    "Bowl": "x**2 + 3*y**2",
-    "Ravine with a wobble": "0.1*x**2 + 4*y**2 + 0.3*sin(3*x)",
-    "Three-hump camel": "2*x**2 - 1.05*x**4 + x**6/6 + x*y + y**2",
-    "Rosenbrock": "(1 - x)**2 + 100*(y - x**2)**2",
-    "Egg crate": "0.2*(x**2 + y**2) - cos(2*x)*cos(2*y)",
-    "Absolute value cone": "abs(x) + 2*abs(y)",
-    "Soft hinge ridge": "log(1 + exp(3*(y - x))) + 0.1*(x**2 + y**2)",
+
+@dataclass(frozen=True)
+class Example:
+    """A ready-made surface with a region and a start that show something."""
+
+    text: str
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+    start: tuple[float, float]
+
+
+EXAMPLES: dict[str, Example] = {
+    "Bowl": Example("x**2 + 3*y**2", ((-2.0, 2.0), (-2.0, 2.0)), (-1.6, 1.4)),
+    "Rosenbrock": Example("(1 - x)**2 + 100*(y - x**2)**2", ((-2.0, 2.0), (-1.0, 3.0)), (-1.5, 2.0)),
+    "Ravine with a wobble": Example("0.1*x**2 + 4*y**2 + 0.3*sin(3*x)", ((-6.0, 6.0), (-3.0, 3.0)), (-5.0, 2.0)),
+    "Three-hump camel": Example("2*x**2 - 1.05*x**4 + x**6/6 + x*y + y**2", ((-3.0, 3.0), (-3.0, 3.0)), (2.5, -2.0)),
+    "Egg crate": Example("0.2*(x**2 + y**2) - cos(2*x)*cos(2*y)", ((-4.0, 4.0), (-4.0, 4.0)), (3.2, 2.6)),
+    "Cone (not smooth)": Example("abs(x) + 2*abs(y)", ((-2.0, 2.0), (-2.0, 2.0)), (1.7, 1.1)),
+    "Soft hinge": Example("log(1 + exp(3*(y - x))) + 0.1*(x**2 + y**2)", ((-4.0, 4.0), (-4.0, 4.0)), (-3.0, 3.0)),
 }
 
 # Helpful hints for characters people paste from documents or type on phones.
@@ -654,3 +670,92 @@ def check_start(surface: Surface, start) -> tuple[float, float]:
             f"'{surface.text}' or its gradient is not finite at the start ({x:g}, {y:g}); pick another start"
         )
     return x, y
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Racing on a typed surface
+# ---------------------------------------------------------------------------------------------------------------
+CUSTOM_ID = "custom"
+TUNING_STEPS = 200
+TUNING_GRID = 16  # learning rates per optimizer, log-spaced
+_LR_RANGE = {"adadelta": (0.05, 200.0), "lars": (0.05, 500.0)}  # rules whose natural lr is far above 1
+_DEFAULT_LR_RANGE = (1e-5, 10.0)
+# Decoupled decay pulls towards the origin, where a typed surface's minimum rarely is (as for the built-ins).
+_FIXED_HPARAMS = {"muon": {"weight_decay": 0.0}, "sophia": {"weight_decay": 0.0}}
+
+
+def _spread(values: torch.Tensor) -> bool:
+    """True when most of the surface lies close to its minimum next to a few huge values (colour it by log):
+    the median height above the minimum is under a tenth of the largest."""
+    gap = values - values.min()
+    return bool(torch.quantile(gap, 0.5) < 0.1 * gap.max())
+
+
+def surface_landscape(surface: Surface, bounds, start, tuned=None) -> Landscape:
+    """A ``descent_core.Landscape`` for a typed surface, after checking it over the region and at the start.
+
+    ``minimum_value`` is the lowest value on a grid over the bounds (the true minimum may lie a little lower, or
+    outside); ``tuned`` maps optimizer ids to hyperparameters, for example from ``tune_surface``.
+    """
+    bounds = check_bounds(bounds)
+    check = validate_surface(surface, bounds)
+    x, y = check_start(surface, start)
+    (x0, x1), (y0, y1) = bounds
+    if not (x0 <= x <= x1 and y0 <= y <= y1):
+        raise ExpressionError(f"the start ({x:g}, {y:g}) lies outside the region x in [{x0:g}, {x1:g}], "
+                              f"y in [{y0:g}, {y1:g}]")
+    with torch.no_grad():
+        values = surface.loss(_grid(bounds))
+    return Landscape(
+        id=CUSTOM_ID,
+        name="Your surface",  # the formula goes in ``formula`` and ``description``: names are shown as Markdown
+        loss=surface.loss,
+        start=(x, y),
+        bounds=bounds,
+        tuned=dict(tuned or {}),
+        description=f"f(x, y) = {surface.canonical}, typed by you.",
+        formula=surface.to_latex(),
+        log_scale=_spread(values[torch.isfinite(values)]),
+        minimum_value=check.low,
+    )
+
+
+def lr_grid(opt_id: str, points: int = TUNING_GRID) -> np.ndarray:
+    """The learning rates tried for ``opt_id``: log-spaced over its range."""
+    low, high = _LR_RANGE.get(opt_id, _DEFAULT_LR_RANGE)
+    return np.geomspace(low, high, points)
+
+
+def tuning_scores(result: Race, index: int) -> np.ndarray:
+    """Per-run score of one optimizer in a sweep: the mean over steps of log10(loss - f_min), so getting low early
+    and staying low both count. A run that leaves three region-widths behind scores 1e6, a diverged one inf."""
+    gap = np.maximum(result.losses[index] - result.landscape.minimum_value, 1e-12)
+    value = np.log10(gap).mean(axis=-1)
+    (x0, x1), (y0, y1) = result.landscape.bounds
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    wandered = np.abs(result.paths[index] - centre).max(axis=(-1, -2)) > 3 * max(x1 - x0, y1 - y0)
+    return np.where(result.diverged_at[index] >= 0, np.inf, np.where(wandered, 1e6, value))
+
+
+def pick_stable(scores: np.ndarray) -> int:
+    """Index of the best score whose two larger neighbours are stable too: a margin from the edge of divergence."""
+    stable = np.isfinite(scores) & (scores < 1e6)
+    safe = stable & np.append(stable[1:], False) & np.append(stable[2:], [False, False])
+    if not safe.any():
+        return int(np.argmin(np.where(stable, scores, np.inf))) if stable.any() else 0
+    return int(np.argmin(np.where(safe, scores, np.inf)))
+
+
+def tune_surface(landscape: Landscape, optimizers=None, steps: int = TUNING_STEPS,
+                 points: int = TUNING_GRID) -> dict[str, dict[str, float]]:
+    """Pick each optimizer's learning rate on this surface from one batched sweep (a per-run lr array per
+    optimizer), scored by ``tuning_scores`` and chosen by ``pick_stable``."""
+    ids = list(OPTIMIZERS) if optimizers is None else list(optimizers)
+    hparams = {opt: {**_FIXED_HPARAMS.get(opt, {}), "lr": lr_grid(opt, points)} for opt in ids}
+    blank = Landscape(**{**landscape.__dict__, "tuned": {}})
+    result = run_race(blank, ids, steps=steps, hparams=hparams, device="cpu")
+    tuned = {}
+    for i, opt in enumerate(ids):
+        best = pick_stable(tuning_scores(result, i))
+        tuned[opt] = {**_FIXED_HPARAMS.get(opt, {}), "lr": float(f"{lr_grid(opt, points)[best]:.3g}")}
+    return tuned

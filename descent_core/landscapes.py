@@ -110,34 +110,38 @@ def _saddle_hess(xy: Tensor) -> Tensor:
 
 
 _BEALE_C = (1.5, 2.25, 2.625)
+_BEALE_POWERS = (1.0, 2.0, 3.0)
+
+
+def _beale_terms(xy: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """x, y^n and the residuals r_n = c_n - x + x y^n for n = 1, 2, 3, stacked on a last axis of size 3."""
+    x, y = xy[..., :1], xy[..., 1:]
+    y_pow = y ** xy.new_tensor(_BEALE_POWERS)
+    residual = xy.new_tensor(_BEALE_C) - x + x * y_pow
+    return x, y, y_pow, residual
 
 
 def _beale(xy: Tensor) -> Tensor:
-    x, y = xy[..., 0], xy[..., 1]
-    return sum((c - x + x * y ** (k + 1)) ** 2 for k, c in enumerate(_BEALE_C))
+    return (_beale_terms(xy)[3] ** 2).sum(-1)
 
 
 def _beale_grad(xy: Tensor) -> Tensor:
-    x, y = xy[..., 0], xy[..., 1]
-    gx, gy = torch.zeros_like(x), torch.zeros_like(y)
-    for k, c in enumerate(_BEALE_C):
-        n = k + 1
-        residual = c - x + x * y**n
-        gx = gx + 2 * residual * (y**n - 1)
-        gy = gy + 2 * residual * n * x * y ** (n - 1)
-    return torch.stack([gx, gy], dim=-1)
+    # df/dx = sum 2 r_n (y^n - 1);  df/dy = sum 2 r_n n x y^(n-1)
+    x, y, y_pow, residual = _beale_terms(xy)
+    n = xy.new_tensor(_BEALE_POWERS)
+    dr_dy = n * x * y ** (n - 1)
+    return 2 * torch.cat([(residual * (y_pow - 1)).sum(-1, keepdim=True),
+                          (residual * dr_dy).sum(-1, keepdim=True)], dim=-1)
 
 
 def _beale_hess(xy: Tensor) -> Tensor:
-    x, y = xy[..., 0], xy[..., 1]
-    hxx, hyy = torch.zeros_like(x), torch.zeros_like(y)
-    for k, c in enumerate(_BEALE_C):
-        n = k + 1
-        residual = c - x + x * y**n
-        dr_dy = n * x * y ** (n - 1)
-        hxx = hxx + 2 * (y**n - 1) ** 2
-        hyy = hyy + 2 * (dr_dy**2 + residual * n * (n - 1) * x * y ** (n - 2))
-    return torch.stack([hxx, hyy], dim=-1)
+    # d2f/dx2 = sum 2 (y^n - 1)^2;  d2f/dy2 = sum 2 [(n x y^(n-1))^2 + r_n n (n-1) x y^(n-2)]
+    x, y, y_pow, residual = _beale_terms(xy)
+    n = xy.new_tensor(_BEALE_POWERS)
+    dr_dy = n * x * y ** (n - 1)
+    d2r_dy2 = n * (n - 1) * x * y ** torch.clamp(n - 2, min=0)  # the n = 1 term is zero anyway
+    return 2 * torch.cat([((y_pow - 1) ** 2).sum(-1, keepdim=True),
+                          (dr_dy**2 + residual * d2r_dy2).sum(-1, keepdim=True)], dim=-1)
 
 
 def _rosenbrock(xy: Tensor) -> Tensor:

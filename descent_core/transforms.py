@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -97,13 +98,12 @@ def debias(moment: Tensor, decay: Scalar, t: int) -> Tensor:
 
 def per_run_norm(x: Tensor) -> Tensor:
     """Euclidean norm of each run's whole parameter, shaped to broadcast: (B, 1, ..., 1)."""
-    return torch.linalg.vector_norm(x.reshape(x.shape[0], -1), dim=1).reshape((-1,) + (1,) * (x.ndim - 1))
+    return torch.linalg.vector_norm(x, dim=tuple(range(1, x.ndim)), keepdim=True)
 
 
 def safe_ratio(numerator: Tensor, denominator: Tensor) -> Tensor:
     """numerator / denominator, and 1 wherever either is zero (the convention for trust ratios)."""
-    usable = (numerator > 0) & (denominator > 0)
-    return torch.where(usable, numerator / torch.where(usable, denominator, 1.0), 1.0)
+    return torch.where((numerator > 0) & (denominator > 0), numerator / denominator, 1.0)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -260,7 +260,7 @@ def scale_by_adam(b1: Scalar, b2: Scalar, eps: Scalar, amsgrad: bool = False) ->
 class NadamState(NamedTuple):
     m: Tensor
     v: Tensor
-    mu_product: Tensor
+    mu_product: Tensor | np.float32  # prod of mu_1..t; a scalar unless b1 or momentum_decay vary per run
 
 
 def nadam_momentum(b1: Scalar, t: int, momentum_decay: Scalar) -> Scalar:
@@ -274,21 +274,22 @@ def scale_by_nadam(b1: Scalar, b2: Scalar, eps: Scalar, momentum_decay: Scalar) 
     d = (1 - mu_t) / (1 - prod mu_{1..t}) * g / denom + mu_{t+1} / (1 - prod mu_{1..t+1}) * m / denom.
     torch keeps the running product in float32 even for float64 parameters; so do we, to match it.
     """
+    per_run = isinstance(b1, Tensor) or isinstance(momentum_decay, Tensor)
 
     def init(theta: Tensor) -> NadamState:
         zeros = torch.zeros_like(theta)
-        ones = torch.ones((theta.shape[0],) + (1,) * (theta.ndim - 1), dtype=torch.float32, device=theta.device)
-        return NadamState(zeros, zeros.clone(), ones)
+        one = torch.ones_like(theta[..., :1], dtype=torch.float32) if per_run else np.float32(1.0)
+        return NadamState(zeros, zeros.clone(), one)
 
     def update(g: Tensor, state: NadamState, ctx: Context) -> tuple[Tensor, NadamState]:
         mu = nadam_momentum(b1, ctx.t, momentum_decay)
         mu_next = nadam_momentum(b1, ctx.t + 1, momentum_decay)
-        mu_product = state.mu_product * mu
-        mu_product_next = mu_product.to(g.dtype) * mu_next
+        mu_product = state.mu_product * (mu.float() if per_run else np.float32(mu))
+        product = mu_product.to(g.dtype) if per_run else float(mu_product)
         m = ema(state.m, g, b1)
         v = ema(state.v, g * g, b2)
         denom = debias(v, b2, ctx.t).sqrt() + eps
-        d = (1.0 - mu) / (1.0 - mu_product.to(g.dtype)) * g / denom + mu_next / (1.0 - mu_product_next) * m / denom
+        d = (1.0 - mu) / (1.0 - product) * g / denom + mu_next / (1.0 - product * mu_next) * m / denom
         return d, NadamState(m, v, mu_product)
 
     return Transform(init, update)

@@ -256,7 +256,7 @@ def adam_bias_corrected_m(rng: random.Random) -> Problem:
         prompt=(f"Adam with $\\beta_1 = {b1}$ sees the gradients ${shown}$ on one parameter, starting from $m_0 = 0$. "
                 f"What is the bias-corrected first moment $\\hat m_{t}$?"),
         value=value,
-        answer=(f"$m_t = \\beta_1 m_{{t-1}} + (1-\\beta_1) g_t$ from $m_0 = 0$, then $\\hat m_{t} = m_{t}/(1-\\beta_1^{t}) "
+        answer=(f"Starting from $m_0 = 0$, each step mixes in the new gradient, $m_t = (1-\\beta_1) g_t + \\beta_1 m_{{t-1}}$; then $\\hat m_{t} = m_{t}/(1-\\beta_1^{t}) "
                 f"= {_fmt(value)}$."),
         params={"beta1": b1, "grads": grads},
     )

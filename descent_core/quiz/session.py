@@ -214,6 +214,10 @@ class QuizSession:
         self.index += 1
         self._ask(now)
 
+    def end(self) -> None:
+        """Stop early: the summary covers the cards answered so far; an unanswered card is not counted."""
+        self.phase = "done"
+
     # ----- helpers ---------------------------------------------------------------------------------
     def _ask(self, now: float) -> None:
         self.phase = "asking"

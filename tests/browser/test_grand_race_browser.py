@@ -1,0 +1,80 @@
+"""Real browser: the grand race animates client-side in Debian's chromium (Playwright, no browser download)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from live_server import CHROMIUM, launch_browser, streamlit_app
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no browser at {CHROMIUM} (browser tests never download one)"),
+]
+
+STEP_SLIDER = "input[type=range][name='frame']"
+PLAY_BOX = "input[type=checkbox][name='playing']"
+
+
+def read_frame(frame_locator) -> int:
+    return int(float(frame_locator.locator(STEP_SLIDER).first.input_value()))
+
+
+@pytest.fixture(scope="module")
+def race_page():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with streamlit_app() as url, playwright_api.sync_playwright() as p:
+        browser = launch_browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{url}/grand_race?landscape=rosenbrock&steps=500", wait_until="domcontentloaded")
+        page.wait_for_selector(STEP_SLIDER, timeout=90_000)
+        yield page
+        browser.close()
+
+
+def test_frame_advances_while_playing_and_stops_when_paused(race_page):
+    first = read_frame(race_page)
+    race_page.wait_for_timeout(1500)
+    second = read_frame(race_page)
+    assert second > first, "the timer advances the frame in the browser"
+    race_page.locator(PLAY_BOX).first.uncheck()
+    paused = read_frame(race_page)
+    race_page.wait_for_timeout(1200)
+    assert read_frame(race_page) == paused, "paused: the frame holds still"
+    race_page.locator(PLAY_BOX).first.check()
+    race_page.wait_for_timeout(800)
+    assert read_frame(race_page) > paused or read_frame(race_page) == 500
+
+
+def colour_share(image, hex_colour: str, tolerance: int = 18) -> float:
+    import numpy as np
+
+    target = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+    pixels = np.asarray(image.convert("RGB"), dtype=int)
+    return float((np.abs(pixels - target).max(axis=-1) <= tolerance).mean())
+
+
+def test_surface_and_legend_are_drawn(race_page):
+    import io
+
+    from PIL import Image
+
+    from descent_ui.theme import OPTIMIZER_COLORS, colormap
+
+    chart = race_page.locator(".vega-embed").first
+    picture = Image.open(io.BytesIO(chart.screenshot()))
+    ramp = ["#%02x%02x%02x" % tuple(colormap(v)) for v in [i / 20 for i in range(21)]]
+    painted = sum(colour_share(picture, colour, tolerance=6) for colour in ramp)
+    assert painted > 0.2, "the loss surface (our colour ramp) fills the plot under the trails"
+    width, height = picture.size
+    legend = picture.crop((0, int(height * 0.75), width, height))  # the legend sits under the plots
+    for opt in ("adam", "momentum", "lion"):
+        assert colour_share(legend, OPTIMIZER_COLORS[opt]) > 0.0002, f"{opt}'s legend swatch is drawn"
+    assert race_page.get_by_text("Link parameter ignored").count() == 0
+    assert race_page.get_by_text("Page not found").count() == 0
+
+
+def test_url_carries_the_race(race_page):
+    assert "landscape=rosenbrock" in race_page.url
+    assert "steps=500" in race_page.url

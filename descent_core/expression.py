@@ -11,6 +11,10 @@ The pipeline has three small stages, none of which ever hands user text to Pytho
 
 Precedence follows Python and ordinary math: ``+ -`` < ``* /`` < unary minus < ``**`` (right-associative, ``^`` is
 accepted as a synonym), so ``-x**2`` means ``-(x**2)`` and ``2**3**2`` means ``2**(3**2)``.
+
+``validate_surface`` and ``check_start`` refuse surfaces that cannot be raced (NaN on most of the region, constant,
+an infinite gradient at the start); ``surface_landscape`` wraps a checked surface as a ``Landscape`` for
+``descent_core.race``, and ``tune_surface`` picks each optimizer's learning rate for it from one batched sweep.
 """
 
 from __future__ import annotations

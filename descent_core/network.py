@@ -25,7 +25,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .expression import tuning_scores
 from .optimizers import OPTIMIZERS, make_stepper
+from .race import race
 
 DATASETS = ("moons", "spirals")
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
@@ -49,39 +51,37 @@ LEARNING_RATES: dict[str, float] = {
     "adamw": 0.04,
     "nadam": 0.04,
     "radam": 0.04,
-    "lion": 0.008,  # sign updates move every weight by lr: about 5x below Adam, as its authors advise
+    "lion": 0.008,  # sign updates move every weight by lr: its authors advise 3-10x below AdamW's rate
     "lamb": 0.01,  # relative change of each layer per step; 0.04 already oscillates
-    "lars": 1.0,  # the default: with trust coefficient 1e-3, each layer moves about 0.1% of its norm per step
+    "lars": 1.0,  # the default: trust coefficient 1e-3 scales each layer's step to 0.1% of its norm (x10 momentum)
     "muon": 0.08,
     "shampoo": 2.0,  # steps shrink like AdaGrad's (1/sqrt(t)), so the base rate is large; 16 starts to fail
     "sophia": 0.005,  # clipped steps are at most lr per weight
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-# Parameters an optimizer is not designed for. Following common practice, those go to a simpler sibling:
+# Parameters an optimizer is not designed for follow common practice: they are trained by a simpler sibling rule,
+# at that sibling's own rate from the table above.
 # ---------------------------------------------------------------------------------------------------------------
-# (optimizer, parameter kind) -> (stepper id, learning rate, why)
 @dataclass(frozen=True)
 class Substitute:
-    opt_id: str
-    lr: float
-    why: str
+    opt_id: str  # the sibling that trains this kind of parameter
+    why: str  # shown to the user next to the learning rates
 
 
+_MUON_PRACTICE = "biases and the output layer use AdamW, as the Muon authors recommend"
 SUBSTITUTES: dict[str, dict[str, Substitute]] = {
     # Muon's README: orthogonalised updates are for hidden weight matrices; biases and the output layer (here a
-    # 32 x 1 column, for which "orthogonalising" would only normalise it) are trained with AdamW.
-    "muon": {
-        "bias": Substitute("adamw", 0.01, "biases and the output layer use AdamW, as the Muon authors recommend"),
-        "output": Substitute("adamw", 0.01, "biases and the output layer use AdamW, as the Muon authors recommend"),
-    },
-    # LAMB and LARS implementations exclude biases from the layer-wise trust ratio (a zero-initialised bias would
-    # otherwise have a trust ratio of about lr and barely move). Without the ratio LAMB is Adam, LARS is momentum.
-    "lamb": {"bias": Substitute("adam", 0.01, "biases skip the trust ratio, i.e. take plain Adam steps")},
-    "lars": {"bias": Substitute("momentum", 0.05, "biases skip the trust ratio, i.e. take plain momentum steps")},
+    # 32 x 1 column, which "orthogonalising" would merely normalise) are trained with AdamW.
+    "muon": {"bias": Substitute("adamw", _MUON_PRACTICE), "output": Substitute("adamw", _MUON_PRACTICE)},
+    # LAMB and LARS implementations exclude biases from the layer-wise trust ratio: a zero-initialised bias would
+    # get a ratio of about lr after its first step and then barely move. Without the ratio LAMB is Adam and LARS
+    # is momentum SGD.
+    "lamb": {"bias": Substitute("adam", "biases skip the trust ratio, i.e. take Adam steps")},
+    "lars": {"bias": Substitute("momentum", "biases skip the trust ratio, i.e. take momentum steps")},
 }
 # Shampoo needs no substitute: for a 1-D bias it is full-matrix AdaGrad, the order-1 case of the Shampoo paper.
-# Sophia's Hessian-diagonal estimate h_hat is the Gauss-Newton-Bartlett estimator of the Sophia paper (below).
+# Sophia's Hessian-diagonal estimate is the paper's Gauss-Newton-Bartlett estimator (``gauss_newton_bartlett``).
 
 
 def param_kind(name: str) -> str:
@@ -97,7 +97,7 @@ def stepper_plan(opt_id: str, lr: float | None = None) -> dict[str, tuple[str, f
     plan = {}
     for name in PARAM_NAMES:
         substitute = SUBSTITUTES.get(opt_id, {}).get(param_kind(name))
-        plan[name] = (substitute.opt_id, substitute.lr) if substitute else (opt_id, lr)
+        plan[name] = (substitute.opt_id, LEARNING_RATES[substitute.opt_id]) if substitute else (opt_id, lr)
     return plan
 
 
@@ -410,22 +410,15 @@ def _progress_reporter(progress: Callable[[float], None] | None, total: int) -> 
 COMPARISON_LANDSCAPES = ("ravine", "rotated_ravine", "beale", "rosenbrock")
 
 
-def race_scores(result) -> np.ndarray:
-    """Score of each optimizer's (first) run in a 2-D race: the mean over steps of log10(loss - f_min), floored at
-    1e-12, so reaching the bottom early counts; a diverged run scores inf."""
-    gap = np.maximum(result.losses[:, 0] - result.landscape.minimum_value, 1e-12)
-    return np.where(result.diverged_at[:, 0] >= 0, np.inf, np.log10(gap).mean(axis=-1))
-
-
 def planar_ranking(optimizers: Sequence[str], landscapes: Sequence[str] = COMPARISON_LANDSCAPES,
                    steps: int = 300) -> list[str]:
     """Optimizers ordered by their mean rank over races on built-in 2-D landscapes, each optimizer with the
-    learning rate tuned for that landscape (``descent_core.tuned``)."""
-    from .race import race  # the network race itself needs nothing from the 2-D engine
-
+    learning rate tuned for that landscape (``descent_core.tuned``), scored as the tuner scores them (mean
+    log-loss gap over the race, see ``expression.tuning_scores``)."""
     ranks = {opt: [] for opt in optimizers}
     for landscape in landscapes:
-        scores = race_scores(race(landscape, list(optimizers), steps=steps, device="cpu"))
+        result = race(landscape, list(optimizers), steps=steps, device="cpu")
+        scores = np.array([tuning_scores(result, i)[0] for i in range(len(optimizers))])
         for rank, index in enumerate(np.argsort(scores, kind="stable")):
             ranks[optimizers[index]].append(rank)
     return sorted(optimizers, key=lambda opt: (float(np.mean(ranks[opt])), list(optimizers).index(opt)))

@@ -3,6 +3,8 @@ and fuzzing finds nothing but ExpressionError."""
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 from hypothesis import HealthCheck, assume, given, settings
@@ -307,3 +309,62 @@ def test_canonical_text_round_trips_to_the_same_tree_and_values(expression):
     assert again.tree == surface.tree
     assert again.canonical == surface.canonical
     torch.testing.assert_close(again.loss(SMALL_GRID), surface.loss(SMALL_GRID), equal_nan=True, rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Racing on a typed surface
+# --------------------------------------------------------------------------------------------------------------
+import descent_core as dc  # noqa: E402
+from descent_core.expression import lr_grid, pick_stable, surface_landscape, tune_surface  # noqa: E402
+
+
+def test_surface_landscape_is_a_landscape_with_autograd_gradients():
+    landscape = surface_landscape(parse_surface("(1 - x)^2 + 100*(y - x^2)^2"), ((-2, 2), (-1, 3)), (-1.5, 2))
+    assert isinstance(landscape, dc.Landscape)
+    assert landscape.start == (-1.5, 2.0) and landscape.log_scale
+    point = torch.tensor([[0.5, -0.5]], dtype=torch.float64)
+    x, y = 0.5, -0.5
+    expected = [-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2)]
+    torch.testing.assert_close(landscape.grad(point), torch.tensor([expected], dtype=torch.float64))
+    torch.testing.assert_close(landscape.hessian_diag(point),
+                               torch.tensor([[2 - 400 * (y - 3 * x**2), 200.0]], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_race_runs_on_a_typed_surface(dtype):
+    landscape = surface_landscape(parse_surface("x**2 + 3*y**2"), ((-2, 2), (-2, 2)), (1.5, 1.5))
+    result = dc.race(landscape, ["gd", "adam", "sophia"], steps=100, dtype=dtype, device="cpu",
+                     hparams={"gd": {"lr": 0.1}, "adam": {"lr": 0.1}, "sophia": {"lr": 0.05, "weight_decay": 0.0}})
+    assert np.all(result.diverged_at < 0)
+    assert np.all(result.losses[:, 0, -1] < 0.5 * result.losses[:, 0, 0])
+    assert np.all(result.losses[:2, 0, -1] < 0.01 * result.losses[:2, 0, 0])  # gd and adam reach the bottom
+
+
+@pytest.mark.parametrize(
+    "text, start, phrase",
+    [("x**2 + y**2", (5.0, 0.0), "outside the region"), ("sqrt(abs(x)) + y**2", (0.0, 0.5), "not finite at the start"),
+     ("x - x", (0.0, 0.0), "constant")],
+)
+def test_surface_landscape_refuses_unusable_setups(text, start, phrase):
+    with pytest.raises(ExpressionError, match=phrase):
+        surface_landscape(parse_surface(text), ((-2, 2), (-2, 2)), start)
+
+
+def test_tuning_picks_a_stable_rate_for_every_optimizer():
+    landscape = surface_landscape(parse_surface("x**2 + 3*y**2"), ((-2, 2), (-2, 2)), (1.5, 1.5))
+    tuned = tune_surface(landscape, steps=60, points=9)
+    assert set(tuned) == set(dc.OPTIMIZERS)
+    for opt_id, hparams in tuned.items():
+        assert lr_grid(opt_id, 9)[0] * 0.99 <= hparams["lr"] <= lr_grid(opt_id, 9)[-1] * 1.01
+    # gd on this bowl (curvature 6) diverges above lr = 2/6; the pick keeps two grid notches below the edge
+    assert tuned["gd"]["lr"] < 1 / 3
+    result = dc.race(surface_landscape(parse_surface("x**2 + 3*y**2"), ((-2, 2), (-2, 2)), (1.5, 1.5), tuned=tuned),
+                     ["gd", "adam", "shampoo"], steps=60, device="cpu")
+    assert np.all(result.losses[:, 0, -1] < result.losses[:, 0, 0])
+
+
+def test_pick_stable_keeps_a_margin_from_divergence():
+    inf = np.inf
+    assert pick_stable(np.array([3.0, 2.0, 1.0, 0.5, inf, inf])) == 1
+    assert pick_stable(np.array([3.0, 2.0, 1.0, 0.5, 0.2, 0.1])) == 3
+    assert pick_stable(np.array([inf, 1e6, 2.0, inf])) == 2  # nothing safe: the best stable one

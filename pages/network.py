@@ -1,0 +1,5 @@
+"""A real network race: every optimizer trains the same small MLP."""
+
+from descent_ui.network_race import render
+
+render()

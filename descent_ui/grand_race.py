@@ -185,8 +185,8 @@ def _controls() -> RaceSettings:
     landscape = top[0].selectbox("Landscape", list(dc.LANDSCAPES), key=f"{KEY}landscape",
                                  format_func=lambda i: dc.LANDSCAPES[i].name)
     steps = top[1].select_slider("Steps", STEP_CHOICES, key=f"{KEY}steps")
-    schedule = top[2].segmented_control("Learning-rate schedule", SCHEDULES, key=f"{KEY}schedule",
-                                        format_func=lambda s: s.replace("_", " + "))
+    schedule = top[2].selectbox("Learning-rate schedule", SCHEDULES, key=f"{KEY}schedule",
+                                format_func=lambda s: s.replace("_", " + "))
     optimizers = st.pills("Optimizers", list(dc.OPTIMIZERS), selection_mode="multi", key=f"{KEY}opts",
                           format_func=lambda o: dc.OPTIMIZERS[o].name)
     bottom = st.columns(4)

@@ -52,3 +52,18 @@ def _add_tools(groups: dict[str, list], group: str) -> None:
     for path, title, icon, tool_group in TOOLS:
         if tool_group == group and (ROOT / path).exists():
             groups[group].append(st.Page(path, title=title, icon=icon, url_path=url_path(path)))
+
+
+def inside_app_frame() -> None:
+    """Make sure a page runs inside app.py's navigation, even on a server's very first request.
+
+    Until some run has called ``st.navigation``, Streamlit 1.67 treats a ``pages/`` folder the old way: a deep
+    link such as /grand_race runs pages/14_grand_race.py alone, without app.py's page config, sidebar and
+    navigation. Each page calls this first; in that one situation it switches the old mode off and reruns, and
+    the rerun goes through app.py like every other.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

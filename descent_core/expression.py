@@ -28,9 +28,7 @@ import numpy as np
 import torch
 
 from .landscapes import Landscape
-from .optimizers import OPTIMIZERS
-from .race import Race
-from .race import race as run_race
+from .tuning import tune
 
 # ---------------------------------------------------------------------------------------------------------------
 # Limits. Each one bounds the work a single input can cause; together they make the parser's recursion shallow.
@@ -682,10 +680,6 @@ def check_start(surface: Surface, start) -> tuple[float, float]:
 CUSTOM_ID = "custom"
 TUNING_STEPS = 200
 TUNING_GRID = 16  # learning rates per optimizer, log-spaced
-_LR_RANGE = {"adadelta": (0.05, 200.0), "lars": (0.05, 500.0)}  # rules whose natural lr is far above 1
-_DEFAULT_LR_RANGE = (1e-5, 10.0)
-# Decoupled decay pulls towards the origin, where a typed surface's minimum rarely is (as for the built-ins).
-_FIXED_HPARAMS = {"muon": {"weight_decay": 0.0}, "sophia": {"weight_decay": 0.0}}
 
 
 def _spread(values: torch.Tensor) -> bool:
@@ -724,42 +718,7 @@ def surface_landscape(surface: Surface, bounds, start, tuned=None) -> Landscape:
     )
 
 
-def lr_grid(opt_id: str, points: int = TUNING_GRID) -> np.ndarray:
-    """The learning rates tried for ``opt_id``: log-spaced over its range."""
-    low, high = _LR_RANGE.get(opt_id, _DEFAULT_LR_RANGE)
-    return np.geomspace(low, high, points)
-
-
-def tuning_scores(result: Race, index: int) -> np.ndarray:
-    """Per-run score of one optimizer in a sweep: the mean over steps of log10(loss - f_min), so getting low early
-    and staying low both count. A run that leaves three region-widths behind scores 1e6, a diverged one inf."""
-    gap = np.maximum(result.losses[index] - result.landscape.minimum_value, 1e-12)
-    value = np.log10(gap).mean(axis=-1)
-    (x0, x1), (y0, y1) = result.landscape.bounds
-    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-    wandered = np.abs(result.paths[index] - centre).max(axis=(-1, -2)) > 3 * max(x1 - x0, y1 - y0)
-    return np.where(result.diverged_at[index] >= 0, np.inf, np.where(wandered, 1e6, value))
-
-
-def pick_stable(scores: np.ndarray) -> int:
-    """Index of the best score whose two larger neighbours are stable too: a margin from the edge of divergence."""
-    stable = np.isfinite(scores) & (scores < 1e6)
-    safe = stable & np.append(stable[1:], False) & np.append(stable[2:], [False, False])
-    if not safe.any():
-        return int(np.argmin(np.where(stable, scores, np.inf))) if stable.any() else 0
-    return int(np.argmin(np.where(safe, scores, np.inf)))
-
-
 def tune_surface(landscape: Landscape, optimizers=None, steps: int = TUNING_STEPS,
                  points: int = TUNING_GRID) -> dict[str, dict[str, float]]:
-    """Pick each optimizer's learning rate on this surface from one batched sweep (a per-run lr array per
-    optimizer), scored by ``tuning_scores`` and chosen by ``pick_stable``."""
-    ids = list(OPTIMIZERS) if optimizers is None else list(optimizers)
-    hparams = {opt: {**_FIXED_HPARAMS.get(opt, {}), "lr": lr_grid(opt, points)} for opt in ids}
-    blank = Landscape(**{**landscape.__dict__, "tuned": {}})
-    result = run_race(blank, ids, steps=steps, hparams=hparams, device="cpu")
-    tuned = {}
-    for i, opt in enumerate(ids):
-        best = pick_stable(tuning_scores(result, i))
-        tuned[opt] = {**_FIXED_HPARAMS.get(opt, {}), "lr": float(f"{lr_grid(opt, points)[best]:.3g}")}
-    return tuned
+    """Pick each optimizer's learning rate on a typed surface (``descent_core.tuning``, a shorter sweep)."""
+    return tune(landscape, optimizers, steps=steps, points=points)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .expression import tuning_scores
+from .tuning import tuning_scores
 from .optimizers import OPTIMIZERS, make_stepper
 from .race import race
 
@@ -414,7 +414,7 @@ def planar_ranking(optimizers: Sequence[str], landscapes: Sequence[str] = COMPAR
                    steps: int = 300) -> list[str]:
     """Optimizers ordered by their mean rank over races on built-in 2-D landscapes, each optimizer with the
     learning rate tuned for that landscape (``descent_core.tuned``), scored as the tuner scores them (mean
-    log-loss gap over the race, see ``expression.tuning_scores``)."""
+    log-loss gap over the race, see ``tuning.tuning_scores``)."""
     ranks = {opt: [] for opt in optimizers}
     for landscape in landscapes:
         result = race(landscape, list(optimizers), steps=steps, device="cpu")

@@ -4,14 +4,14 @@ Produced by ``python bench/tune_landscapes.py`` (a learning-rate sweep per optim
 loss reached within the race length); kept here as data so the app starts instantly. Shown beside every race.
 """
 
-TUNED: dict[str, dict[str, dict[str, float]]] = {'beale': {'adadelta': {'lr': 25.1},
+TUNED: dict[str, dict[str, dict[str, float]]] = {'beale': {'adadelta': {'lr': 21.2},
            'adagrad': {'lr': 1.78},
            'adam': {'lr': 0.75},
            'adamw': {'lr': 0.562},
            'amsgrad': {'lr': 0.75},
            'gd': {'lr': 0.0316},
-           'lamb': {'lr': 0.0316},
-           'lars': {'lr': 7.34},
+           'lamb': {'lr': 0.0237},
+           'lars': {'lr': 3.41},
            'lion': {'lr': 0.1},
            'momentum': {'lr': 0.00422},
            'muon': {'lr': 0.075, 'weight_decay': 0.0},

@@ -315,7 +315,8 @@ def test_canonical_text_round_trips_to_the_same_tree_and_values(expression):
 # Racing on a typed surface
 # --------------------------------------------------------------------------------------------------------------
 import descent_core as dc  # noqa: E402
-from descent_core.expression import lr_grid, pick_stable, surface_landscape, tune_surface  # noqa: E402
+from descent_core.expression import surface_landscape, tune_surface  # noqa: E402
+from descent_core.tuning import lr_grid, pick_stable  # noqa: E402
 
 
 def test_surface_landscape_is_a_landscape_with_autograd_gradients():

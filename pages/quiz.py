@@ -1,8 +1,7 @@
+# Interview practice: timed flashcards with scoring, spaced repetition and saved progress.
 from descent_ui.navigation import inside_app_frame
 
 inside_app_frame()
-"""Interview practice: timed flashcards with scoring, spaced repetition and saved progress."""
-
 from descent_ui.quiz import render
 
 render()

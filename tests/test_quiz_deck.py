@@ -60,7 +60,7 @@ def test_good_deck_parses_into_cards():
     assert problems == []
     assert [c.id for c in cards] == ["gd-step", "gd-limit"]
     assert cards[0].key_points == ("steepest descent", "local")
-    assert cards[1].correct == 1 and cards[1].link == "/gd"
+    assert cards[1].correct == 1 and cards[1].link == "/gradient_descent"
 
 
 @pytest.mark.parametrize(
@@ -138,4 +138,18 @@ def test_full_deck_has_at_least_60_unique_cards_with_all_four_kinds():
     assert len({c.id for c in deck.cards}) == len(deck)
     assert {c.kind for c in deck.cards} == {"explain", "choice", "numeric", "name"}
     for card in deck.cards:
-        assert card.link == f"/{card.topic}"
+        assert card.link == deck_mod.section_url(card.topic)
+
+
+def test_section_links_match_the_app_navigation():
+    """A card's link must be the address the app really serves the section at."""
+    assert set(deck_mod.SECTION_SLUGS) == set(SECTIONS)
+    for path in (ROOT / "content").glob("[0-9][0-9]-*.md"):
+        meta = deck_mod._front_matter(path.read_text(encoding="utf-8"))
+        assert path.stem[3:] == deck_mod.SECTION_SLUGS[meta["id"]], path.name
+    navigation = pytest.importorskip("descent_ui.navigation", reason="the app's navigation module is not there yet")
+    section_ui = pytest.importorskip("descent_ui.section")
+    from descent_core import content
+
+    for topic, section in content.sections().items():
+        assert deck_mod.section_url(topic) == "/" + navigation.url_path(section_ui.page_file(section))

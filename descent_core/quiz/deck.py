@@ -97,9 +97,32 @@ class DeckError(ValueError):
         super().__init__("invalid deck:\n" + "\n".join(f"- {p}" for p in problems))
 
 
+# File slug of each section (content/NN-<slug>.md, docs/CONVENTIONS.md). The app serves a section's page at
+# /<slug with underscores> (descent_ui.navigation.url_path); tests check the two rules agree.
+SECTION_SLUGS: dict[str, str] = {
+    "problem": "problem",
+    "gd": "gradient-descent",
+    "sgd": "sgd",
+    "momentum": "momentum",
+    "nesterov": "nesterov",
+    "adagrad": "adagrad",
+    "rmsprop": "rmsprop",
+    "adadelta": "adadelta",
+    "adam": "adam",
+    "amsgrad": "amsgrad",
+    "adamw": "adamw",
+    "nadam": "nadam",
+    "frontier": "frontier",
+    "schedules": "schedules",
+    "grand-race": "grand-race",
+    "family": "family-table",
+    "bibliography": "bibliography",
+}
+
+
 def section_url(topic: str) -> str:
-    """URL path of a section page; app.py registers each section with url_path equal to its id."""
-    return f"/{topic}"
+    """URL path of a section's page in the app, e.g. gd -> /gradient_descent."""
+    return "/" + SECTION_SLUGS[topic].replace("-", "_")
 
 
 def section_titles(content_dir: pathlib.Path = CONTENT_DIR) -> dict[str, str]:

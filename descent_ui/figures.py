@@ -82,7 +82,7 @@ FIGURES: dict[str, Figure] = {f.id: f for f in [
            "Started almost on the ridge of f = x² − y², plain SGD lingers near the saddle; momentum builds speed, and "
            "the adaptive methods divide the tiny downhill gradient by its own small scale and leave first.",
            "saddle", ("sgd", "momentum", "rmsprop", "adam"), steps=150,
-           hparams={"sgd": {"lr": 0.01}, "momentum": {"lr": 0.01}, "rmsprop": {"lr": 0.01}, "adam": {"lr": 0.01}}),
+           hparams={"sgd": {"lr": 0.01}, "momentum": {"lr": 0.01}, "rmsprop": {"lr": 0.01}, "adam": {"lr": 0.03}}),
     Figure("momentum_vs_sgd", "Momentum against SGD, same ravine",
            "Momentum cancels the back-and-forth across the ravine and accumulates the steady push along it, so it "
            "reaches the minimum in far fewer steps; too much momentum overshoots and spirals.",
@@ -112,8 +112,9 @@ FIGURES: dict[str, Figure] = {f.id: f for f in [
                   Knob("AdaDelta: lr multiplier", "lr", ("adadelta",), 0.1, 100.0, 1.0, log=True),
                   Knob("AdaDelta: ε", "eps", ("adadelta",), 1e-8, 1e-1, 1e-6, log=True))),
     Figure("adam_beale", "Adam on the Beale function",
-           "On Beale's flat plateau and curved canyon, SGD and momentum barely move while Adam's per-coordinate "
-           "scaling threads the canyon to the minimum at (3, 0.5).",
+           "Adam's step is about η per coordinate wherever it is, so it crosses Beale's plateau and curved canyon "
+           "at a steady pace; SGD's step is η·|g|, so it lunges where the surface is steep and crawls where it is "
+           "flat. Compare the spacing of the dots along each trail.",
            "beale", ("sgd", "momentum", "adam"), steps=300,
            hparams={"sgd": {"lr": 0.01}, "momentum": {"lr": 0.001}, "adam": {"lr": 0.05}},
            knobs=(Knob("Adam: β1", "betas", ("adam",), 0.0, 0.99, 0.9, beta_index=0),

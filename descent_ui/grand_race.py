@@ -89,18 +89,13 @@ def parse_query(query: Mapping[str, str]) -> tuple[RaceSettings, list[str]]:
             settings.schedule = query["schedule"]
         else:
             bad("schedule", query["schedule"], f"is not one of {', '.join(SCHEDULES)}")
-    if "clip" in query:
-        clip = _float(query["clip"])
-        if clip is not None and CLIP_RANGE[0] <= clip <= CLIP_RANGE[1]:
-            settings.clip = clip
-        else:
-            bad("clip", query["clip"], f"must be a number in [{CLIP_RANGE[0]}, {CLIP_RANGE[1]}]")
-    if "noise" in query:
-        noise = _float(query["noise"])
-        if noise is not None and NOISE_RANGE[0] <= noise <= NOISE_RANGE[1]:
-            settings.noise = noise
-        else:
-            bad("noise", query["noise"], f"must be a number in [{NOISE_RANGE[0]}, {NOISE_RANGE[1]}]")
+    for name, low, high in (("clip", *CLIP_RANGE), ("noise", *NOISE_RANGE)):
+        if name in query:
+            value = _float(query[name])
+            if value is not None and low <= value <= high:
+                setattr(settings, name, value)
+            else:
+                bad(name, query[name], f"must be a number in [{low}, {high}]")
     if "seed" in query:
         seed = _int(query["seed"])
         if seed is not None and 0 <= seed < 2**31:

@@ -117,3 +117,20 @@ def test_no_text_is_shared_with_the_reference_guide():
     result = subprocess.run([sys.executable, str(tool), str(ROOT)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "seed overlap: 0 " in result.stdout
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Code samples: every ```python block of a section runs (blocks of one file run in order, in one interpreter).
+
+_PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+FILES_WITH_CODE = [p for p in sorted((ROOT / "content").glob("*.md")) if _PYTHON_BLOCK.search(p.read_text())]
+
+
+@pytest.mark.parametrize("path", FILES_WITH_CODE, ids=[p.stem for p in FILES_WITH_CODE])
+def test_code_samples_run(path, tmp_path):
+    blocks = _PYTHON_BLOCK.findall(path.read_text(encoding="utf-8"))
+    script = "\n\n".join(f"# --- block {i + 1}\n{block}" for i, block in enumerate(blocks))
+    (tmp_path / "samples.py").write_text("import torch\ntorch.manual_seed(0)\n" + script)
+    result = subprocess.run([sys.executable, str(tmp_path / "samples.py")], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -1,0 +1,235 @@
+"""Look inside an optimizer: step through one run and see the state the update rule keeps.
+
+The page runs one race with ``record_state=True`` (cached), then a step slider picks update k. The surface chart
+shows the path so far and arrows from the current point: the negative gradient, the momentum buffer or first
+moment, Shampoo's preconditioned direction and its principal axes, and the update actually made. A table gives
+the same quantities as numbers; a second chart follows them over the whole run. The arithmetic is in
+``descent_core.inside``; this module only draws.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+import descent_core as dc
+from descent_core import inside
+
+from .race_chart import chart_size, surface_image, surface_layers
+from .theme import color_of
+
+KEY = "inside"
+CHART_WIDTH = 600
+# Colours that stay visible on both ends of the surface colormap (dark blue to pale yellow).
+ARROW_COLORS = {"−gradient": "#e03131", "update made": "#e64980", "−P·g (preconditioned)": "#fd7e14"}
+BUFFER_COLOR = "#1c7ed6"
+AXIS_COLOR = "#7048e8"
+LABELS = {"momentum": "momentum μ", "alpha": "α", "rho": "ρ", "weight_decay": "weight decay λ", "eps": "ε",
+          "trust_coefficient": "trust coefficient"}
+# Hyperparameters a reader may turn, with their slider ranges; others keep the optimizer's defaults.
+RANGES = {
+    "momentum": (0.0, 0.999, 0.001),
+    "alpha": (0.5, 0.999, 0.001),
+    "rho": (0.5, 0.999, 0.001),
+    "weight_decay": (0.0, 1.0, 0.01),
+}
+LOG_KNOBS = {"eps", "trust_coefficient"}
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def recorded_race(opt: str, landscape: str, hparams_json: str, steps: int) -> dc.Race:
+    """One run with every buffer recorded. Cached as a resource: a Race holds the landscape's functions (not
+    picklable); it is never mutated after this call."""
+    return dc.race(landscape, [opt], steps=steps, hparams={opt: json.loads(hparams_json)}, record_state=True,
+                   dtype=torch.float64)
+
+
+def _log_options(value: float, low: float | None = None, high: float | None = None) -> list[float]:
+    low = low if low is not None else value / 100
+    high = high if high is not None else value * 100
+    grid = {float(f"{v:.3g}") for v in np.geomspace(low, high, 41)} | {float(f"{value:.3g}")}
+    return sorted(grid)
+
+
+def _controls() -> tuple[str, str, dict, int]:
+    top = st.columns(3)
+    opt = top[0].selectbox("Optimizer", list(dc.OPTIMIZERS), index=list(dc.OPTIMIZERS).index("adam"),
+                           format_func=lambda o: dc.OPTIMIZERS[o].name, key=f"{KEY}.opt")
+    landscape = top[1].selectbox("Surface", list(dc.LANDSCAPES), index=list(dc.LANDSCAPES).index("ravine"),
+                                 format_func=lambda i: dc.LANDSCAPES[i].name, key=f"{KEY}.landscape")
+    steps = top[2].slider("Steps to run", 10, 500, 100, step=10, key=f"{KEY}.steps")
+    spec = dc.OPTIMIZERS[opt]
+    start = {**spec.defaults, **dc.LANDSCAPES[landscape].tuned.get(opt, {})}
+    hparams: dict = {}
+    knobs = st.columns(4)
+    prefix = f"{KEY}.{opt}.{landscape}"  # new optimizer or surface: widgets start from its tuned values
+    hparams["lr"] = knobs[0].select_slider("learning rate η", _log_options(float(start["lr"])),
+                                           value=float(f"{float(start['lr']):.3g}"), key=f"{prefix}.lr",
+                                           format_func=lambda v: f"{v:g}")
+    column = 1
+    for name, default in spec.defaults.items():
+        target = knobs[column % 4]
+        if name == "betas":
+            b1, b2 = start["betas"]
+            hparams["betas"] = (target.slider("β1", 0.0, 0.999, float(b1), 0.001, key=f"{prefix}.b1", format="%.3f"),
+                                knobs[(column + 1) % 4].slider("β2", 0.5, 0.9999, float(b2), 0.0001,
+                                                               key=f"{prefix}.b2", format="%.4f"))
+            column += 2
+        elif name in RANGES and isinstance(default, float):
+            low, high, step = RANGES[name]
+            hparams[name] = target.slider(LABELS.get(name, name), low, high, float(start[name]), step,
+                                          key=f"{prefix}.{name}")
+            column += 1
+        elif name in LOG_KNOBS:
+            value = float(start[name])
+            hparams[name] = target.select_slider(LABELS.get(name, name), _log_options(value), value=float(f"{value:.3g}"),
+                                                 key=f"{prefix}.{name}", format_func=lambda v: f"{v:g}")
+            column += 1
+    return opt, landscape, hparams, steps
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Charts.
+
+
+def surface_with_arrows(race: dc.Race, view: inside.StepView, arrows: pd.DataFrame) -> alt.LayerChart:
+    landscape = race.landscape
+    width, height = chart_size(landscape, CHART_WIDTH)
+    (x0, x1), (y0, y1) = landscape.bounds
+    x_scale = alt.Scale(domain=[x0, x1], nice=False, zero=False)
+    y_scale = alt.Scale(domain=[y0, y1], nice=False, zero=False)
+    X = lambda field: alt.X(field, scale=x_scale, title="x")  # noqa: E731
+    Y = lambda field: alt.Y(field, scale=y_scale, title="y")  # noqa: E731
+
+    path = pd.DataFrame(race.paths[0, 0, : view.step + 1], columns=["x", "y"]).assign(step=np.arange(view.step + 1))
+    trail = alt.Chart(path).mark_line(color=color_of(view.optimizer), strokeWidth=2.2, clip=True).encode(
+        x=X("x:Q"), y=Y("y:Q"), order="step:Q")
+    visited = alt.Chart(path).mark_point(color=color_of(view.optimizer), size=14, filled=True, clip=True).encode(
+        x=X("x:Q"), y=Y("y:Q"), tooltip=["step:Q", alt.Tooltip("x:Q", format=".4g"), alt.Tooltip("y:Q", format=".4g")])
+    here = alt.Chart(pd.DataFrame({"x": [view.point[0]], "y": [view.point[1]]})).mark_point(
+        shape="circle", size=130, filled=True, color="white", stroke="#212529", strokeWidth=1.5).encode(
+        x=X("x:Q"), y=Y("y:Q"))
+
+    arrows = arrows.copy()
+    names = arrows["arrow"].tolist()
+    palette = [ARROW_COLORS.get(n, AXIS_COLOR if n.startswith("P axis") else BUFFER_COLOR) for n in names]
+    color = alt.Color("arrow:N", title=None, scale=alt.Scale(domain=names, range=palette),
+                      legend=alt.Legend(orient="bottom", columns=2, labelLimit=320))
+    # Screen angle of each arrow head (Vega rotates symbols clockwise from "up", in pixels).
+    sx, sy = width / (x1 - x0), height / (y1 - y0)
+    arrows["angle"] = np.degrees(np.arctan2((arrows["x2"] - arrows["x"]) * sx, (arrows["y2"] - arrows["y"]) * sy))
+    tooltip = ["arrow:N", alt.Tooltip("length:Q", format=".4g", title="true length"), "drawn:N"]
+    shafts = alt.Chart(arrows).mark_rule(strokeWidth=3, clip=True).encode(
+        x=X("x:Q"), y=Y("y:Q"), x2="x2:Q", y2="y2:Q", color=color, tooltip=tooltip)
+    heads = alt.Chart(arrows[arrows["head"]]).mark_point(shape="triangle-up", size=110, filled=True, opacity=1,
+                                                         clip=True).encode(
+        x=X("x2:Q"), y=Y("y2:Q"), angle=alt.Angle("angle:Q", scale=None), color=color, tooltip=tooltip)
+    layers = surface_layers(landscape, width, height, surface_image(landscape)) + [trail, visited, shafts, heads, here]
+    return alt.layer(*layers).properties(width=width, height=height, title=f"Update {view.step} of {race.steps}",
+                                         autosize=alt.AutoSizeParams(type="pad"))
+
+
+def signals(race: dc.Race) -> pd.DataFrame:
+    """Per-step quantities over the whole run, long format: ‖g‖, ‖Δθ‖, the per-coordinate effective step, and the
+    trust ratio where there is one."""
+    opt = race.optimizers[0]
+    t = np.arange(1, race.steps + 1)
+    columns = {
+        "‖g‖": np.linalg.norm(race.grads[0, 0], axis=-1),
+        "‖Δθ‖": np.linalg.norm(np.diff(race.paths[0, 0], axis=0), axis=-1),
+        "effective step, x": race.effective_step()[0, 0, :, 0],
+        "effective step, y": race.effective_step()[0, 0, :, 1],
+    }
+    if opt in ("lamb", "lars"):
+        columns["trust ratio"] = inside.trust_ratios(race, opt)[0]
+    frame = pd.concat([pd.DataFrame({"step": t, "value": v, "quantity": k}) for k, v in columns.items()],
+                      ignore_index=True)
+    return frame[np.isfinite(frame["value"]) & (frame["value"] > 0)]
+
+
+def signals_chart(frame: pd.DataFrame, k: int) -> alt.LayerChart:
+    lines = alt.Chart(frame).mark_line(strokeWidth=1.8).encode(
+        x=alt.X("step:Q"), y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="value (log)"),
+        color=alt.Color("quantity:N", title=None, legend=alt.Legend(orient="bottom", columns=3)),
+        tooltip=["quantity:N", "step:Q", alt.Tooltip("value:Q", format=".4g")])
+    rule = alt.Chart(pd.DataFrame({"step": [k]})).mark_rule(color="#868e96", strokeDash=[4, 3]).encode(x="step:Q")
+    return alt.layer(lines, rule).properties(height=200, title="Over the whole run",
+                                             autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The page.
+
+
+EXPLAIN = {
+    "gd": "Plain gradient descent keeps no state: the update is −η·g, so the pink arrow is the red one scaled by η.",
+    "sgd": "SGD without momentum keeps no state: the update is −η·g.",
+    "momentum": "The buffer b accumulates gradients (b ← μb + g); the update is −η·b, so it keeps pointing where "
+                "past gradients agreed, even when the current gradient turns.",
+    "nesterov": "torch's Nesterov steps along g + μb: the buffer's direction plus a look-ahead correction.",
+    "adagrad": "sum_sq only grows, so each coordinate's effective step η/√sum_sq only shrinks (see the table).",
+    "rmsprop": "v is a leaky average of g²: the effective step η/(√v + ε) per coordinate stops shrinking.",
+    "adadelta": "The step is √(u + ε)/√(v + ε)·g: u (squared past updates) gives it the units of θ.",
+    "adam": "m (direction) and v (scale) are both averages; the update is −η·m̂/(√v̂ + ε), about η per "
+            "coordinate.",
+    "amsgrad": "As Adam, but the denominator uses v_max, the largest v so far, so no step can grow back.",
+    "adamw": "As Adam, plus a separate pull of θ towards 0 by η·λ·θ that is not divided by √v̂.",
+    "nadam": "As Adam, with a Nesterov look-ahead mixed into the first moment.",
+    "radam": "As Adam once the variance of v̂ is tractable; before that, plain bias-corrected momentum.",
+    "lion": "The update is the sign of a mix of m and g: every coordinate moves exactly η.",
+    "lamb": "Adam's direction, rescaled per layer by the trust ratio ‖θ‖/‖d‖: the update's length is "
+            "η·‖θ‖.",
+    "lars": "The velocity b already contains −η·trust·(g + λw), with trust ∝ ‖w‖/‖g‖.",
+    "muon": "The momentum is orthogonalised by Newton–Schulz: on a 2-D point the step is a normalised direction.",
+    "shampoo": "The statistics Σ g gᵀ give a full 2×2 preconditioner P; the violet bars are its principal axes, and "
+               "the orange arrow is −P·g, the direction actually taken.",
+    "sophia": "m divided by a Hessian-diagonal estimate h, clipped to ±1 per coordinate; before h's first "
+              "refresh the step is η·sign(m).",
+}
+
+
+def render_inside_page() -> None:
+    st.title("Look inside an optimizer")
+    st.markdown("Pick an optimizer and a surface, then move through the run one update at a time. The arrows start "
+                "where the gradient of that update was taken; the table gives the same state as numbers.")
+    opt, landscape, hparams, steps = _controls()
+    try:
+        race = recorded_race(opt, landscape, json.dumps(hparams, sort_keys=True), steps)
+    except ValueError as error:
+        st.error(f"This setting cannot run: {error}")
+        return
+    k = st.slider("Update k", 1, steps, min(steps, 10), key=f"{KEY}.k.{steps}")
+    view = inside.step_view(race, k)
+    (x0, x1), (y0, y1) = race.landscape.bounds
+    arrows = inside.arrows(view, span=min(x1 - x0, y1 - y0))
+
+    st.altair_chart(surface_with_arrows(race, view, arrows), width="content", key=f"{KEY}.surface")
+    st.caption("Arrows start where update k took its gradient. Directions are drawn at a common length because "
+               "their units differ; the pink “update made” arrow is to scale. Hover an arrow for its true length.")
+    if race.diverged_at[0, 0] >= 0:
+        st.warning(f"This run diverged at step {race.diverged_at[0, 0]}; it is held at its last finite point.")
+    left, right = st.columns([2, 3])
+    with left:
+        metrics = st.columns(2)
+        metrics[0].metric("loss after update k", f"{float(race.losses[0, 0, k]):.3g}")
+        metrics[1].metric("η in force", f"{view.lr:.3g}")
+        if view.trust_ratio is not None:
+            st.metric("trust ratio", f"{view.trust_ratio:.4g}")
+        st.markdown(EXPLAIN.get(opt, ""))
+    with right:
+        st.dataframe(inside.state_table(view), hide_index=True, width="stretch",
+                     column_config={c: st.column_config.NumberColumn(format="%.4g") for c in ("x", "y", "norm")})
+    st.altair_chart(signals_chart(signals(race), k), width="stretch", key=f"{KEY}.signals")
+    rule = dc.OPTIMIZERS[opt].rule
+    with st.expander(f"The update rule that produced this state: descent_core.optimizers.{rule.__name__}"):
+        st.code(inspect.getsource(rule), language="python")
+    shown = ", ".join(f"{name}={value}" for name, value in race.hparams[opt].items() if name != "ns_coefficients")
+    start = ", ".join(f"{c:g}" for c in race.starts[0])
+    st.caption(f"{dc.OPTIMIZERS[opt].name} on {race.landscape.name}, start ({start}), "
+               f"{steps} steps, float64 · {shown}")

@@ -1,0 +1,87 @@
+"""The Labs page and the "look inside an optimizer" page, run on their own through Streamlit's AppTest."""
+
+import json
+import pathlib
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from descent_core.labs import LABS
+from descent_ui.labs import ordered_labs, plot_chart
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+LABS_PAGE = str(ROOT / "pages" / "labs.py")
+INSIDE_PAGE = str(ROOT / "pages" / "inside.py")
+TIMEOUT = 120
+
+
+def badges(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if "-badge[" in m.value]
+
+
+@pytest.fixture(scope="module")
+def labs_page():
+    at = AppTest.from_file(LABS_PAGE, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_labs_page_renders_every_lab_with_a_badge(labs_page):
+    at = labs_page
+    assert at.title[0].value == "Live labs"
+    shown = badges(at)
+    assert sum(":green-badge[" in b and "claim reproduced" in b for b in shown) == len(LABS)
+    assert any(f"{len(LABS)} of {len(LABS)} claims reproduced" in b for b in shown)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) >= len(LABS)
+    for chart in charts:
+        spec = json.loads(chart.proto.spec)
+        assert "layer" in spec
+
+
+def test_labs_page_groups_by_section(labs_page):
+    headers = [h.value for h in labs_page.header]
+    sections = [section.title for section, _ in ordered_labs() if section]
+    assert headers == sections
+    assert sum(len(ids) for _, ids in ordered_labs()) == len(LABS)
+
+
+def test_a_wrong_setting_turns_the_badge_red():
+    at = AppTest.from_file(LABS_PAGE, default_timeout=TIMEOUT)
+    at.run()
+    at.slider(key="labs.lab.stability_map.edge_factor").set_value(1.0)
+    at.button(key="FormSubmitter:labs.lab.stability_map.form-Run the lab").click()
+    at.run()
+    assert not at.exception
+    assert any(":red-badge[" in b for b in badges(at))
+    assert any("does not fall between" in m.value for m in at.markdown)
+
+
+def test_every_plot_becomes_a_valid_chart():
+    for lab in LABS.values():
+        result = lab.run()
+        for plot in result.plots:
+            spec = plot_chart(plot, result.frames[plot.frame]).to_dict()
+            assert spec["layer"], (lab.id, plot.frame)
+
+
+def test_inside_page_renders_and_switches_optimizer():
+    at = AppTest.from_file(INSIDE_PAGE, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Look inside an optimizer"
+    assert at.get("vega_lite_chart")
+    table = at.dataframe[0].value
+    assert "gradient g" in set(table["quantity"])
+    for opt, expect in (("lamb", "trust ratio"), ("lars", "trust ratio"), ("shampoo", "preconditioner")):
+        at.selectbox(key="inside.opt").set_value(opt).run()
+        assert not at.exception, (opt, [e.value for e in at.exception])
+        quantities = " ".join(at.dataframe[0].value["quantity"])
+        assert expect in quantities, opt
+        assert at.get("vega_lite_chart")
+    at.selectbox(key="inside.landscape").set_value("saddle").run()
+    at.slider(key="inside.k.100").set_value(60).run()
+    assert not at.exception
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert "Update 60 of 100" in json.dumps(spec.get("title", ""))

@@ -98,7 +98,10 @@ def debias(moment: Tensor, decay: Scalar, t: int) -> Tensor:
 
 def per_run_norm(x: Tensor) -> Tensor:
     """Euclidean norm of each run's whole parameter, shaped to broadcast: (B, 1, ..., 1)."""
-    return torch.linalg.vector_norm(x, dim=tuple(range(1, x.ndim)), keepdim=True)
+    return torch.linalg.vector_norm(x, dim=_PARAM_DIMS[x.ndim], keepdim=True)
+
+
+_PARAM_DIMS = {n: tuple(range(1, n)) for n in range(2, 9)}  # every axis but the batch axis
 
 
 def safe_ratio(numerator: Tensor, denominator: Tensor) -> Tensor:
@@ -359,7 +362,10 @@ def scale_by_lars_trust(trust_coefficient: Scalar, weight_decay: Scalar) -> Tran
         local_lr = trust_coefficient * safe_ratio(w_norm, g_norm + weight_decay * w_norm)
         return local_lr * (g + weight_decay * ctx.theta)
 
-    return stateless(direction)
+    def direction_without_decay(g: Tensor, ctx: Context) -> Tensor:  # the same with wd = 0, two ops fewer
+        return trust_coefficient * safe_ratio(per_run_norm(ctx.theta), per_run_norm(g)) * g
+
+    return stateless(direction_without_decay if is_zero(weight_decay) else direction)
 
 
 class ShampooState(NamedTuple):

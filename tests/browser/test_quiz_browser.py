@@ -7,19 +7,13 @@ card can be answered with its keyboard shortcut.
 from __future__ import annotations
 
 import os
-import pathlib
 import re
-import socket
-import subprocess
-import sys
-import textwrap
 import time
-import urllib.request
+import textwrap
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from live_server import CHROMIUM, launch_browser, streamlit_app
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,48 +37,12 @@ WRAPPER = textwrap.dedent(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError("streamlit did not become healthy")
-
-
 @pytest.fixture
 def server(tmp_path):
     app = tmp_path / "quiz_wrapper.py"
     app.write_text(WRAPPER)
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DESCENT_DB_URL": f"sqlite:///{tmp_path / 'browser.db'}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, proc)
+    with streamlit_app(str(app), env={"DESCENT_DB_URL": f"sqlite:///{tmp_path / 'browser.db'}"}) as url:
         yield url
-    finally:  # stop exactly the process this test started
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def countdown_seconds(page) -> int:
@@ -98,7 +56,7 @@ def test_countdown_ticks_and_a_choice_card_is_answered_by_keyboard(server):
 
     first = next(c for c in load_deck().cards if c.kind == "choice")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = launch_browser(p)
         try:
             page = browser.new_page()
             page.goto(server, wait_until="domcontentloaded")

@@ -45,7 +45,7 @@ def build_navigation():
         if section.id == TOOLS_AFTER:
             _add_tools(groups, "Practice")
     _add_tools(groups, "Quiz")
-    return st.navigation({group: pages for group, pages in groups.items() if pages})
+    return st.navigation({group: pages for group, pages in groups.items() if pages}, expanded=True)
 
 
 def _add_tools(groups: dict[str, list], group: str) -> None:

@@ -110,15 +110,25 @@ def _saddle_hess(xy: Tensor) -> Tensor:
 
 
 _BEALE_C = (1.5, 2.25, 2.625)
-_BEALE_POWERS = (1.0, 2.0, 3.0)
+_BEALE_N = (1.0, 2.0, 3.0)
+_BEALE_TABLES: dict[tuple, tuple[Tensor, ...]] = {}
+
+
+def _beale_constants(like: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """c_n, n, n - 1 and max(n - 2, 0) as tensors, made once per dtype and device (races call this every step)."""
+    key = (like.dtype, like.device)
+    if key not in _BEALE_TABLES:
+        c, n = like.new_tensor(_BEALE_C), like.new_tensor(_BEALE_N)
+        _BEALE_TABLES[key] = (c, n, n - 1, torch.clamp(n - 2, min=0))
+    return _BEALE_TABLES[key]
 
 
 def _beale_terms(xy: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """x, y^n and the residuals r_n = c_n - x + x y^n for n = 1, 2, 3, stacked on a last axis of size 3."""
+    """x, y, y^n and the residuals r_n = c_n - x + x y^n for n = 1, 2, 3, stacked on a last axis of size 3."""
+    c, n, _, _ = _beale_constants(xy)
     x, y = xy[..., :1], xy[..., 1:]
-    y_pow = y ** xy.new_tensor(_BEALE_POWERS)
-    residual = xy.new_tensor(_BEALE_C) - x + x * y_pow
-    return x, y, y_pow, residual
+    y_pow = y**n
+    return x, y, y_pow, c - x + x * y_pow
 
 
 def _beale(xy: Tensor) -> Tensor:
@@ -128,8 +138,8 @@ def _beale(xy: Tensor) -> Tensor:
 def _beale_grad(xy: Tensor) -> Tensor:
     # df/dx = sum 2 r_n (y^n - 1);  df/dy = sum 2 r_n n x y^(n-1)
     x, y, y_pow, residual = _beale_terms(xy)
-    n = xy.new_tensor(_BEALE_POWERS)
-    dr_dy = n * x * y ** (n - 1)
+    _, n, n_minus_1, _ = _beale_constants(xy)
+    dr_dy = n * x * y**n_minus_1
     return 2 * torch.cat([(residual * (y_pow - 1)).sum(-1, keepdim=True),
                           (residual * dr_dy).sum(-1, keepdim=True)], dim=-1)
 
@@ -137,9 +147,9 @@ def _beale_grad(xy: Tensor) -> Tensor:
 def _beale_hess(xy: Tensor) -> Tensor:
     # d2f/dx2 = sum 2 (y^n - 1)^2;  d2f/dy2 = sum 2 [(n x y^(n-1))^2 + r_n n (n-1) x y^(n-2)]
     x, y, y_pow, residual = _beale_terms(xy)
-    n = xy.new_tensor(_BEALE_POWERS)
-    dr_dy = n * x * y ** (n - 1)
-    d2r_dy2 = n * (n - 1) * x * y ** torch.clamp(n - 2, min=0)  # the n = 1 term is zero anyway
+    _, n, n_minus_1, n_minus_2 = _beale_constants(xy)
+    dr_dy = n * x * y**n_minus_1
+    d2r_dy2 = n * n_minus_1 * x * y**n_minus_2  # the n = 1 term is zero anyway
     return 2 * torch.cat([((y_pow - 1) ** 2).sum(-1, keepdim=True),
                           (dr_dy**2 + residual * d2r_dy2).sum(-1, keepdim=True)], dim=-1)
 

@@ -106,7 +106,20 @@ _PARAM_DIMS = {n: tuple(range(1, n)) for n in range(2, 9)}  # every axis but the
 
 def safe_ratio(numerator: Tensor, denominator: Tensor) -> Tensor:
     """numerator / denominator, and 1 wherever either is zero (the convention for trust ratios)."""
-    return torch.where((numerator > 0) & (denominator > 0), numerator / denominator, 1.0)
+    zero, one = constant(0.0, numerator), constant(1.0, numerator)
+    return torch.where((numerator > zero) & (denominator > zero), numerator / denominator, one)
+
+
+_CONSTANTS: dict[tuple, Tensor] = {}
+
+
+def constant(value: float, like: Tensor) -> Tensor:
+    """A cached 0-dim tensor: comparing or selecting against it costs half what a Python number does, since
+    torch wraps a number into a fresh tensor on every call (races make tens of thousands of these calls)."""
+    key = (value, like.dtype, like.device)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
+    return _CONSTANTS[key]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -383,11 +396,21 @@ def inverse_root(matrix: Tensor, power: float) -> Tensor:
 
     A non-finite matrix (a run that already diverged) is replaced by the identity so LAPACK never sees NaN.
     """
-    finite = torch.isfinite(matrix).flatten(1).all(dim=1).reshape(-1, 1, 1)
-    eye = torch.eye(matrix.shape[-1], dtype=matrix.dtype, device=matrix.device)
-    eigenvalues, eigenvectors = torch.linalg.eigh(torch.where(finite, matrix, eye))
+    finite = torch.isfinite(matrix).all(dim=-1, keepdim=True).all(dim=-2, keepdim=True)
+    eigenvalues, eigenvectors = torch.linalg.eigh(torch.where(finite, matrix, identity(matrix)))
     scaled = eigenvectors * eigenvalues.clamp(min=1e-30).pow(-1.0 / power).unsqueeze(-2)
     return scaled @ eigenvectors.transpose(-1, -2)
+
+
+_IDENTITIES: dict[tuple, Tensor] = {}
+
+
+def identity(like: Tensor) -> Tensor:
+    """A cached identity matrix matching the last two axes of ``like``."""
+    key = (like.shape[-1], like.dtype, like.device)
+    if key not in _IDENTITIES:
+        _IDENTITIES[key] = torch.eye(like.shape[-1], dtype=like.dtype, device=like.device)
+    return _IDENTITIES[key]
 
 
 def scale_by_shampoo(eps: Scalar) -> Transform:
@@ -490,12 +513,12 @@ def scale_by_muon(momentum: Scalar, nesterov: bool, ns_coefficients: tuple[float
 
     def update(g: Tensor, state: MuonBuffer, ctx: Context) -> tuple[Tensor, MuonBuffer]:
         b = ema(state.b, g, momentum)
-        u = g + momentum * (b - g) if nesterov else b  # lerp(g, b, mu)
+        u = torch.lerp(g, b, momentum) if nesterov else b  # g + mu (b - g): the Nesterov look-ahead
         as_matrix = u if u.ndim == 3 else u.unsqueeze(-2)
         orthogonal = newton_schulz(as_matrix, ns_coefficients, ns_steps, eps)
-        rows, cols = as_matrix.shape[-2:]
-        d = orthogonal.reshape(u.shape).to(u.dtype) * muon_shape_scale(rows, cols, adjust_lr_fn)
-        return d, MuonBuffer(b)
+        d = orthogonal.reshape(u.shape).to(u.dtype)
+        scale = muon_shape_scale(*as_matrix.shape[-2:], adjust_lr_fn)
+        return (d if scale == 1.0 else d * scale), MuonBuffer(b)
 
     return Transform(lambda theta: MuonBuffer(torch.zeros_like(theta)), update)
 

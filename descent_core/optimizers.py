@@ -21,6 +21,7 @@ from . import hyper
 from .hyper import ANY_FINITE, NONNEGATIVE, POSITIVE, UNIT_INTERVAL_CLOSED, UNIT_INTERVAL_OPEN, Rule
 from .transforms import (
     Context,
+    constant,
     Transform,
     add_decayed_weights,
     add_l2_penalty,
@@ -405,11 +406,19 @@ def _scalars(hparams: Mapping[str, Any]) -> list:
     return values
 
 
+# Hyperparameters that only ever meet tensors (added or multiplied, never in Python arithmetic): held as 0-dim
+# tensors, because torch wraps a Python number into a new tensor on every op, which doubles the cost of the tiny
+# ops a race is made of.
+_TENSOR_CONSTANTS = {"eps", "weight_decay", "trust_coefficient", "rho"}
+
+
 def _bind_value(name: str, value: Any, theta: Tensor) -> Any:
     if name in _STRUCTURAL:
         return value
     if name == "betas":
         return tuple(hyper.bind(b, theta) for b in value)
+    if name in _TENSOR_CONSTANTS and isinstance(value, float):
+        return constant(value, theta)
     return hyper.bind(value, theta)
 
 

@@ -142,7 +142,7 @@ def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, s
             if clip is not None:
                 grad_all = clip_by_global_norm(grad_all, clip)
             grad_history.append(grad_all)
-            grads = grad_all.split(runs)
+            grads = grad_all.view(n_opt, runs, 2).unbind(0)
             lr_scale = float(factors[k])
             for i, stepper in enumerate(steppers):
                 theta = thetas[i]

@@ -74,7 +74,10 @@ IDENTITY = stateless(lambda u, ctx: u)
 
 
 def is_zero(value: Scalar) -> bool:
-    return isinstance(value, float) and value == 0.0
+    """True for a hyperparameter that is exactly zero for every run (a number, or a 0-dim constant)."""
+    if isinstance(value, Tensor):
+        return value.ndim == 0 and value.item() == 0.0
+    return value == 0.0
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -305,8 +308,9 @@ def scale_by_nadam(b1: Scalar, b2: Scalar, eps: Scalar, momentum_decay: Scalar) 
         m = ema(state.m, g, b1)
         v = ema(state.v, g * g, b2)
         denom = debias(v, b2, ctx.t).sqrt() + eps
-        d = (1.0 - mu) / (1.0 - product) * g / denom + mu_next / (1.0 - product * mu_next) * m / denom
-        return d, NadamState(m, v, mu_product)
+        gradient_weight = (1.0 - mu) / (1.0 - product)
+        momentum_weight = mu_next / (1.0 - product * mu_next)
+        return (gradient_weight * g + momentum_weight * m) / denom, NadamState(m, v, mu_product)
 
     return Transform(init, update)
 
@@ -333,8 +337,7 @@ def scale_by_radam(b1: Scalar, b2: Scalar, eps: Scalar) -> Transform:
         v = ema(state.v, g * g, b2)
         m_hat = debias(m, b1, ctx.t)
         rho_t, r_t = radam_rectification(b2, ctx.t)
-        adaptive = (1.0 - b2**ctx.t) ** 0.5 / (v.sqrt() + eps)
-        rectified = m_hat * r_t * adaptive
+        rectified = m_hat * (r_t * (1.0 - b2**ctx.t) ** 0.5) / (v.sqrt() + eps)  # r_t * m_hat / sqrt(v_hat)
         if isinstance(rho_t, Tensor):
             d = torch.where(rho_t > 5.0, rectified, m_hat)
         else:
@@ -394,10 +397,14 @@ def precise_dtype(device: torch.device) -> torch.dtype:
 def inverse_root(matrix: Tensor, power: float) -> Tensor:
     """matrix^(-1/power) of batched symmetric positive-definite matrices, via an eigendecomposition.
 
-    A non-finite matrix (a run that already diverged) is replaced by the identity so LAPACK never sees NaN.
+    A run that already diverged hands in NaN. The CPU solver returns NaN for it and leaves the other runs alone;
+    a solver that refuses instead gets the identity in place of the broken matrices and is asked again.
     """
-    finite = torch.isfinite(matrix).all(dim=-1, keepdim=True).all(dim=-2, keepdim=True)
-    eigenvalues, eigenvectors = torch.linalg.eigh(torch.where(finite, matrix, identity(matrix)))
+    try:
+        eigenvalues, eigenvectors = torch.linalg.eigh(matrix)
+    except torch.linalg.LinAlgError:
+        finite = torch.isfinite(matrix).all(dim=-1, keepdim=True).all(dim=-2, keepdim=True)
+        eigenvalues, eigenvectors = torch.linalg.eigh(torch.where(finite, matrix, identity(matrix)))
     scaled = eigenvectors * eigenvalues.clamp(min=1e-30).pow(-1.0 / power).unsqueeze(-2)
     return scaled @ eigenvectors.transpose(-1, -2)
 
@@ -438,7 +445,7 @@ def scale_by_shampoo(eps: Scalar) -> Transform:
     def update(g: Tensor, state: ShampooState, ctx: Context) -> tuple[Tensor, ShampooState]:
         G = g.to(state.left.dtype)
         if g.ndim == 2:
-            left = state.left + G.unsqueeze(-1) * G.unsqueeze(-2)
+            left = torch.baddbmm(state.left, G.unsqueeze(-1), G.unsqueeze(-2))  # + g g^T
             d = (inverse_root(left, 2.0) @ G.unsqueeze(-1)).squeeze(-1)
             return d.to(g.dtype), ShampooState(left, None)
         left = state.left + G @ G.transpose(-1, -2)

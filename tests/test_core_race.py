@@ -203,3 +203,15 @@ def test_every_landscape_listed():
 
 def test_default_device_is_cpu_here():
     assert dc.default_device().type in ("cpu", "cuda", "mps")
+
+
+@pytest.mark.parametrize("opt", ["shampoo", "muon", "lamb", "sophia"])
+def test_a_run_that_turns_nan_is_frozen_and_spares_its_batch(opt):
+    # log(x) + y^2 slopes down towards x = 0 and is undefined beyond: a run that overshoots past it turns NaN.
+    surface = dc.Landscape("edge", "edge", lambda xy: torch.log(xy[..., 0]) + xy[..., 1] ** 2, (2.0, 1.0),
+                           ((-1.0, 3.0), (-2.0, 2.0)))
+    race = dc.race(surface, [opt], steps=60, hparams={opt: {"lr": [0.01, 50.0]}})
+    assert race.diverged_at[0, 0] == -1
+    assert race.diverged_at[0, 1] > 0
+    assert np.isfinite(race.paths).all() and np.isfinite(race.losses).all()
+    assert race.losses[0, 0, -1] < race.losses[0, 0, 0]

@@ -301,7 +301,14 @@ def render_labs_page() -> None:
              icon=":material/verified:", color="green" if passed == len(board) else "orange")
     st.dataframe(board, hide_index=True, width="stretch",
                  column_config={"verdict (default settings)": st.column_config.TextColumn(width="large")})
-    for section, ids in ordered_labs():
+    # One section's labs at a time: each lab draws widgets and charts, and all thirteen at once made every rerun
+    # of this page slow.
+    groups = ordered_labs()
+    titles = [section.title.split(":")[0] if section else "Other labs" for section, _ in groups]
+    chosen = st.segmented_control("Show the labs of", titles, default=titles[0], key="labs.section")
+    for (section, ids), title in zip(groups, titles):
+        if title != chosen:
+            continue
         st.header(section.title if section else "Other labs")
         if section:
             _section_link(section)

@@ -24,7 +24,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-import numpy as np
 import torch
 
 from .landscapes import Landscape

@@ -9,7 +9,7 @@ come from ``bench/tune_landscapes.py`` and are shown to users beside every race,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import torch

@@ -8,7 +8,6 @@ import streamlit as st
 import descent_core as dc
 from descent_core import content
 
-from .section import render_body
 
 
 def family_frame() -> pd.DataFrame:

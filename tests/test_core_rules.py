@@ -1,6 +1,5 @@
 """Optimizers torch does not ship, against plain float64 re-statements of their papers' rules; batching; inputs."""
 
-import math
 
 import numpy as np
 import pytest

@@ -201,14 +201,11 @@ def freeze_divergent(paths: np.ndarray, losses: np.ndarray, grads: np.ndarray) -
     return first
 
 
-def slot_tensors(slots: Any, prefix: str = "") -> dict[str, Tensor]:
+def slot_tensors(slots: Any) -> dict[str, Tensor]:
     """Flatten a stepper state into {slot name: tensor}, e.g. {"m": ..., "v": ...} for Adam."""
     out: dict[str, Tensor] = {}
     if isinstance(slots, tuple) and hasattr(slots, "_fields"):
-        for name in slots._fields:
-            value = getattr(slots, name)
-            if isinstance(value, Tensor):
-                out[name if name not in out else f"{prefix}{name}"] = value
+        out.update((name, value) for name in slots._fields if isinstance(value := getattr(slots, name), Tensor))
     elif isinstance(slots, tuple):
         for item in slots:
             out.update(slot_tensors(item))

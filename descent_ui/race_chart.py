@@ -183,7 +183,11 @@ def race_spec(race: dc.Race, *, width: int = 520, speed: float = 1.0, show_loss:
         tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".4g"), alt.Tooltip("x:Q", format=".4f"),
                  alt.Tooltip("y:Q", format=".4f")],
     ).transform_filter("datum.step <= frame && frame < datum.next")
-    layers = surface_layers(race.landscape, width, height, surface_image(race.landscape)) + [trails, heads]
+    starts = alt.Chart(alt.Data(values=[{"x": float(x), "y": float(y)} for x, y in race.starts])).mark_point(
+        shape="circle", size=150, filled=False, stroke="white", strokeWidth=2.2, clip=True
+    ).encode(x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale),
+             tooltip=[alt.Tooltip("x:Q", title="start x", format=".3f"), alt.Tooltip("y:Q", title="start y", format=".3f")])
+    layers = surface_layers(race.landscape, width, height, surface_image(race.landscape)) + [starts, trails, heads]
     if len(diverged):
         layers.append(alt.Chart(alt.Data(name="diverged")).mark_point(
             shape="cross", size=220, filled=True, color="#ff0000", stroke="white", strokeWidth=1, clip=True

@@ -17,7 +17,8 @@ TOLERANCE = 1e-3
 
 
 def results_table(race: dc.Race) -> pd.DataFrame:
-    """Final loss, steps to reach the tolerance, and where a run diverged, one row per drawn trajectory."""
+    """Final loss, steps to reach the tolerance, and where a run diverged, one row per drawn trajectory, ranked
+    by final loss (diverged runs last): the ranking is what changes from surface to surface."""
     reached = race.steps_to_tolerance(TOLERANCE) if race.landscape.minima else None
     rows = []
     for s in series_of(race):
@@ -28,7 +29,11 @@ def results_table(race: dc.Race) -> pd.DataFrame:
             row[f"steps to loss ≤ {TOLERANCE:g}"] = str(k) if k >= 0 else "not reached"
         row["status"] = f"diverged at step {diverged}" if diverged >= 0 else "finite"
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    order = table.assign(_diverged=table["status"] != "finite").sort_values(["_diverged", "final loss"], kind="stable")
+    ranked = table.loc[order.index].reset_index(drop=True)
+    ranked.insert(0, "rank", range(1, len(ranked) + 1))
+    return ranked
 
 
 def hparams_table(race: dc.Race) -> pd.DataFrame:

@@ -141,7 +141,7 @@ def render_grand_race() -> None:
         st.session_state[f"{KEY}problems"] = problems
         _seed_widgets(settings)
     for problem in st.session_state.get(f"{KEY}problems", []):
-        st.warning(f"Link parameter ignored: {problem}", icon="🔗")
+        st.warning(f"Link parameter ignored: {problem}", icon=":material/link:")
 
     settings = _controls()
     _sync_url(settings.to_query())

@@ -21,13 +21,13 @@ def render_home() -> None:
     left, middle, right = st.columns(3)
     with left:
         st.markdown("**New to optimizers?**")
-        st.page_link("pages/00_problem.py", label="Start with the problem", icon="⛰️")
+        st.page_link("pages/00_problem.py", label="Start with the problem", icon=":material/landscape:")
     with middle:
         st.markdown("**Want the big picture?**")
-        st.page_link("pages/14_grand_race.py", label="Watch the grand race", icon="🏁")
+        st.page_link("pages/14_grand_race.py", label="Watch the grand race", icon=":material/flag:")
     with right:
         st.markdown("**Interview soon?**")
-        st.page_link("pages/quiz.py", label="Take the timed quiz", icon="🎯")
+        st.page_link("pages/quiz.py", label="Take the timed quiz", icon=":material/quiz:")
     st.divider()
     st.subheader("The route")
     for group in content.GROUPS:

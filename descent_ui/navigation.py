@@ -15,12 +15,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # Pages that are not content sections: (file, title, icon, group).
 TOOLS = [
-    ("pages/labs.py", "Live labs", "🧪", "Practice"),
-    ("pages/inside.py", "Look inside an optimizer", "🔍", "Practice"),
-    ("pages/your_surface.py", "Your own surface", "✏️", "Practice"),
-    ("pages/network.py", "A real network race", "🕸️", "Practice"),
-    ("pages/quiz.py", "Interview quiz", "🎯", "Quiz"),
-    ("pages/progress.py", "Your progress", "📈", "Quiz"),
+    ("pages/labs.py", "Live labs", ":material/science:", "Practice"),
+    ("pages/inside.py", "Look inside an optimizer", ":material/search:", "Practice"),
+    ("pages/your_surface.py", "Your own surface", ":material/edit:", "Practice"),
+    ("pages/network.py", "A real network race", ":material/hub:", "Practice"),
+    ("pages/quiz.py", "Interview quiz", ":material/quiz:", "Quiz"),
+    ("pages/progress.py", "Your progress", ":material/trending_up:", "Quiz"),
 ]
 GROUP_ORDER = ["Start", *content.GROUPS, "Quiz"]
 # Practice tools go after the schedules section and before the race, table and bibliography.
@@ -38,7 +38,7 @@ def url_path(page_path: str) -> str:
 
 def build_navigation():
     groups: dict[str, list] = {group: [] for group in GROUP_ORDER}
-    groups["Start"].append(st.Page("pages/home.py", title="Welcome", icon="⛰️", url_path="home", default=True))
+    groups["Start"].append(st.Page("pages/home.py", title="Welcome", icon=":material/landscape:", url_path="home", default=True))
     for section in content.sections().values():
         path = page_file(section)
         groups[section.group].append(st.Page(path, title=section.title.split(":")[0], url_path=url_path(path)))

@@ -40,7 +40,7 @@ from descent_core.quiz.session import (
 ENV_DB_URL = "DESCENT_DB_URL"  # tests and scripts point the app at another database with this
 DEFAULT_DB_URL = "sqlite:///data/descent.db"
 KIND_LABELS = {"explain": "Explain aloud", "choice": "Multiple choice", "numeric": "Compute", "name": "Name the optimizer"}
-RESULT_ICONS = {"right": "✅", "wrong": "❌", "timeout": "⏱️"}
+RESULT_ICONS = {"right": "✓", "wrong": "✗", "timeout": "∅"}  # plain symbols: table cells show no icon fonts
 SCHEDULER = srs.make_scheduler()
 NEW_PROFILE = "+ New profile…"
 
@@ -122,7 +122,7 @@ def storage_banner() -> None:
         st.warning(
             f"**Progress is not being saved.** The progress database is unavailable ({problem}). "
             "The quiz still works for this session.",
-            icon="⚠️",
+            icon=":material/warning:",
         )
 
 
@@ -384,7 +384,7 @@ def countdown() -> None:
         record(session.timeout(now))  # running out of time counts as a miss
         st.rerun(scope="app")
     left = session.remaining(now)
-    st.progress(left / session.limit(), text=f"⏱️ {math.ceil(left)} s left")
+    st.progress(left / session.limit(), text=f":material/timer: {math.ceil(left)} s left")
 
 
 # ----- rendering a card ---------------------------------------------------------------------------------------
@@ -425,7 +425,7 @@ def answer_widgets(session: QuizSession, q: Question) -> None:
             st.text_input("Your answer", key=key, placeholder="0.25, 2.5e-1 or 1/4")
             st.form_submit_button("Submit answer", key=f"quiz.submit.{i}", on_click=_on_numeric, args=(key,))
         if st.session_state["quiz.format_error"]:
-            st.warning(st.session_state["quiz.format_error"] + " The card is still open.", icon="✏️")
+            st.warning(st.session_state["quiz.format_error"] + " The card is still open.", icon=":material/edit:")
         st.caption("Enter submits.")
     else:
         st.info("Answer out loud as you would in an interview, then reveal the model answer and tick what you said.")
@@ -447,13 +447,13 @@ def grading_form(session: QuizSession, q: Question) -> None:
 
 def feedback(session: QuizSession, q: Question, outcome: Outcome) -> None:
     if outcome.timed_out:
-        st.error("Time ran out: counted as a miss.", icon="⏱️")
+        st.error("Time ran out: counted as a miss.", icon=":material/timer_off:")
     elif outcome.correct:
         a = outcome.award
         st.success(f"Right! +{a.total} points (base {a.base}, speed +{a.speed_bonus}, streak +{a.streak_bonus}) "
-                   f"in {outcome.elapsed_s:.1f} s.", icon="✅")
+                   f"in {outcome.elapsed_s:.1f} s.", icon=":material/check_circle:")
     else:
-        st.error(f"Not this time ({outcome.response}).", icon="❌")
+        st.error(f"Not this time ({outcome.response}).", icon=":material/cancel:")
     if q.kind in ("choice", "name") and q.correct is not None:
         st.markdown(f"**Answer:** {q.options[q.correct]}")
     if q.kind == "numeric" and q.value is not None:

@@ -82,7 +82,7 @@ def show(view: dict[str, Any], *, claim: str, key: str) -> None:
     st.vega_lite_chart(view["spec"], width="content", key=key)
     if view["diverged"]:
         st.warning(f"Diverged (marked ✕ where it left): {', '.join(sorted(set(view['diverged'])))}. "
-                   "Its trail stops at its last finite point.", icon="⚠️")
+                   "Its trail stops at its last finite point.", icon=":material/warning:")
     st.caption(view["settings"])
     left, right = st.columns([3, 2])
     with left:

@@ -12,11 +12,11 @@ from descent_core import content, optimizers as rules
 from .figures import render_figure
 
 CALLOUTS = {
-    "MODEL": (st.info, "🧠", "Mental model"),
-    "TRAP": (st.warning, "🪤", "Interview trap"),
-    "TRADEOFF": (st.success, "⚖️", "Trade-off"),
-    "RUN": (st.info, "▶️", "Run it"),
-    "NOTE": (st.info, "📝", "Note"),
+    "MODEL": (st.info, ":material/psychology:", "Mental model"),
+    "TRAP": (st.warning, ":material/warning:", "Interview trap"),
+    "TRADEOFF": (st.success, ":material/balance:", "Trade-off"),
+    "RUN": (st.info, ":material/play_circle:", "Run it"),
+    "NOTE": (st.info, ":material/info:", "Note"),
 }
 
 
@@ -82,7 +82,7 @@ def render_neighbours(section: content.Section) -> None:
     if index > 0:
         previous = ordered[index - 1]
         left.page_link(page_file(previous), label=f"← {previous.title}")
-    middle.page_link("pages/quiz.py", label=f"Practise “{section.title.split(':')[0]}” in the quiz", icon="🎯")
+    middle.page_link("pages/quiz.py", label=f"Practise “{section.title.split(':')[0]}” in the quiz", icon=":material/quiz:")
     if index + 1 < len(ordered):
         following = ordered[index + 1]
         right.page_link(page_file(following), label=f"{following.title} →")

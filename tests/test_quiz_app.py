@@ -132,10 +132,10 @@ def test_full_timed_session_right_wrong_timeout_scoring_and_summary(clock, db_ur
     limits = [s.time_limits[q.kind] for q in s.questions]
 
     # The countdown shows the remaining seconds and moves with the clock.
-    assert countdown_text(at) == f"⏱️ {int(limits[0])} s left"
+    assert countdown_text(at) == f":material/timer: {int(limits[0])} s left"
     clock.advance(4)
     at.run()
-    assert countdown_text(at) == f"⏱️ {int(limits[0]) - 4} s left"
+    assert countdown_text(at) == f":material/timer: {int(limits[0]) - 4} s left"
 
     # Card 1: right after 4 s.
     answer(at, right=True)

@@ -36,6 +36,7 @@ from .race import clip_by_global_norm, race
 from .schedules import Schedule
 
 F64 = torch.float64
+DEVICE = "cpu"  # labs step a handful of points: launch latency dominates, and the CPU has float64 everywhere
 
 # --------------------------------------------------------------------------------------------------------------
 # What a lab declares and what it returns.
@@ -285,7 +286,7 @@ def stability_map(lam_max: float, edge_factor: float, optimizers: tuple[str, ...
     surface = quadratic_landscape(1.0, lam_max)
     hparams = {opt: {"lr": grid, **({"weight_decay": 0.0} if "weight_decay" in OPTIMIZERS[opt].defaults else {})}
                for opt in ids}
-    result = race(surface, list(ids), steps=steps, hparams=hparams, dtype=F64)
+    result = race(surface, list(ids), steps=steps, hparams=hparams, dtype=F64, device=DEVICE)
     start_loss = result.losses[0, 0, 0]
     final, middle = result.losses[..., -1], result.losses[..., steps // 2]
     stable = (result.diverged_at < 0) & (final < start_loss) & (final <= middle)
@@ -469,7 +470,7 @@ def adagrad_decay(lr: float, alpha: float, steps: int) -> LabResult:
     """AdaGrad and RMSProp racing down a constant slope: the step length of each, over time."""
     g = 2.0
     result = race(_slope_landscape(g), ["adagrad", "rmsprop"], steps=steps, dtype=F64,
-                  hparams={"adagrad": {"lr": lr}, "rmsprop": {"lr": lr, "alpha": alpha}})
+                  hparams={"adagrad": {"lr": lr}, "rmsprop": {"lr": lr, "alpha": alpha}}, device=DEVICE)
     step = result.effective_step()[:, 0, :, 0] * g / lr  # |Δθ_t| / η, (2, steps)
     t = np.arange(1, steps + 1)
     tail = t >= steps // 2
@@ -748,7 +749,7 @@ def warmup(lr: float, noise: float, warmup_steps: int, seed: int) -> LabResult:
     lengths, losses = {}, {}
     for name, schedule in schedules.items():
         result = race("ravine", ["adam"], steps=steps, starts=[WARMUP_START], hparams={"adam": {"lr": lr}},
-                      noise=noise, seed=seed, schedule=schedule, dtype=F64)
+                      noise=noise, seed=seed, schedule=schedule, dtype=F64, device=DEVICE)
         lengths[name] = np.linalg.norm(np.diff(result.paths[0, 0], axis=0), axis=-1) / lr
         losses[name] = result.losses[0, 0]
     late = slice(steps // 2, steps)
@@ -877,7 +878,7 @@ SADDLE_OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 def saddle_escape(y0: float, lr: float, noise: float, steps: int) -> LabResult:
     """Escape time (first step with |y| > 1) from (1.5, y0) on f = x² − y²."""
     result = race("saddle", list(SADDLE_OPTIMIZERS), steps=steps, starts=[(1.5, y0)], dtype=F64, noise=noise, seed=0,
-                  hparams={opt: {"lr": lr} for opt in SADDLE_OPTIMIZERS})
+                  hparams={opt: {"lr": lr} for opt in SADDLE_OPTIMIZERS}, device=DEVICE)
     out = np.abs(result.paths[:, 0, :, 1]) > 1.0
     escape = {opt: (float(out[i].argmax()) if out[i].any() else math.inf) for i, opt in enumerate(SADDLE_OPTIMIZERS)}
     # Without noise, y_t = y0 (1 + 2η)^t for SGD: it leaves at the first t with |y0| (1 + 2η)^t > 1.

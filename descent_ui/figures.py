@@ -16,7 +16,7 @@ import streamlit as st
 import descent_core as dc
 
 from . import race_view
-from .state import sidebar_speed
+from .state import RACE_DEVICE, sidebar_speed
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def figure_payload(settings_json: str, speed: float, show_loss: bool) -> dict[st
     schedule = _schedule(settings["schedule"], settings["steps"])
     race = dc.race(settings["landscape"], settings["optimizers"], steps=settings["steps"],
                    starts=[settings["start"]], hparams=settings["hparams"], noise=settings["noise"], seed=0,
-                   schedule=schedule)
+                   schedule=schedule, device=RACE_DEVICE)
     return race_view.payload(race, width=520, speed=speed, show_loss=show_loss)
 
 

@@ -19,7 +19,7 @@ from descent_core import content
 from . import race_view
 from .figures import _schedule
 from .section import render_body
-from .state import sidebar_speed
+from .state import RACE_DEVICE, sidebar_speed
 
 STEP_CHOICES = (100, 200, 300, 500, 800, 1000)
 SCHEDULES = ("constant", "warmup", "cosine", "warmup_cosine", "step")
@@ -124,7 +124,7 @@ def _float(text: str) -> float | None:
 def race_payload(settings_json: str, speed: float) -> dict:
     s = json.loads(settings_json)
     race = dc.race(s["landscape"], s["optimizers"], steps=s["steps"], noise=s["noise"], seed=s["seed"],
-                   schedule=_schedule(s["schedule"], s["steps"]), clip=s["clip"])
+                   schedule=_schedule(s["schedule"], s["steps"]), clip=s["clip"], device=RACE_DEVICE)
     return race_view.payload(race, width=500, speed=speed, show_loss=True)
 
 

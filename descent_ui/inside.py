@@ -22,6 +22,7 @@ import descent_core as dc
 from descent_core import inside
 
 from .race_chart import chart_size, surface_image, surface_layers
+from .state import RACE_DEVICE
 from .theme import color_of
 
 KEY = "inside"
@@ -47,7 +48,7 @@ def recorded_race(opt: str, landscape: str, hparams_json: str, steps: int) -> dc
     """One run with every buffer recorded. Cached as a resource: a Race holds the landscape's functions (not
     picklable); it is never mutated after this call."""
     return dc.race(landscape, [opt], steps=steps, hparams={opt: json.loads(hparams_json)}, record_state=True,
-                   dtype=torch.float64)
+                   dtype=torch.float64, device=RACE_DEVICE)
 
 
 def _log_options(value: float, low: float | None = None, high: float | None = None) -> list[float]:

@@ -24,6 +24,7 @@ from descent_core.expression import (
 )
 
 from . import race_view
+from .state import RACE_DEVICE
 
 PREFIX = "surface."  # session-state namespace of this page
 DEFAULT_EXAMPLE = "Rosenbrock"
@@ -156,7 +157,7 @@ def race_payload(text: str, bounds: tuple, start: tuple, optimizers: tuple[str, 
     if tuned:
         rates = tune_surface(landscape, optimizers, steps=steps)
         landscape = surface_landscape(surface, bounds, start, tuned=rates)
-    race = dc.race(landscape, list(optimizers), steps=steps, device="cpu")
+    race = dc.race(landscape, list(optimizers), steps=steps, device=RACE_DEVICE)
     return race_view.payload(race, width=CHART_WIDTH, speed=1.0, show_loss=True)
 
 

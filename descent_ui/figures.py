@@ -149,6 +149,11 @@ FIGURES: dict[str, Figure] = {f.id: f for f in [
            "valley floor.",
            "rosenbrock", ("adam", "lion", "lamb", "lars", "shampoo", "sophia", "muon"), steps=300,
            landscape_choices=("rosenbrock", "beale", "himmelblau", "rastrigin")),
+    Figure("home_race", "Four ways down a ravine",
+           "Same start, same surface, four update rules at their tuned learning rates: gradient descent zig-zags, "
+           "momentum overshoots and recovers, Adam heads almost straight for the floor, and Lion moves in diagonal "
+           "steps of exactly η.",
+           "ravine", ("gd", "momentum", "adam", "lion"), steps=150),
     Figure("schedules_warmup", "Learning-rate schedules on a noisy problem",
            "Warmup keeps the first steps small while Adam's v̂ is still unreliable; decaying the rate at the end "
            "shrinks the noise ball around the minimum.",

@@ -6,6 +6,7 @@ import streamlit as st
 
 from descent_core import content
 
+from .figures import render_figure
 from .section import page_file
 
 
@@ -28,6 +29,7 @@ def render_home() -> None:
     with right:
         st.markdown("**Interview soon?**")
         st.page_link("pages/quiz.py", label="Take the timed quiz", icon=":material/quiz:")
+    render_figure("home_race", key_prefix="home.")
     st.divider()
     st.subheader("The route")
     for group in content.GROUPS:

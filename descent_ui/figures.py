@@ -178,12 +178,28 @@ def _apply_knob(hparams: dict[str, dict[str, Any]], knob: Knob, value: float, la
             current[knob.name] = value
 
 
+def knobs_for(figure: Figure, landscape: dc.Landscape) -> tuple[Knob, ...]:
+    """The figure's own knobs, plus a learning-rate knob for every optimizer that has none, so every race on every
+    page can be re-tuned. Its default is the figure's setting, else the surface's tuned rate; its range 30x either
+    way."""
+    covered = {opt for knob in figure.knobs if knob.name == "lr" for opt in knob.applies_to}
+    extra = []
+    for opt in figure.optimizers:
+        if opt in covered:
+            continue
+        default = figure.hparams.get(opt, {}).get(
+            "lr", landscape.tuned.get(opt, {}).get("lr", dc.OPTIMIZERS[opt].defaults["lr"]))
+        extra.append(Knob(f"{dc.OPTIMIZERS[opt].name}: learning rate η", "lr", (opt,), float(f"{default / 30:.3g}"),
+                          float(f"{default * 30:.3g}"), float(default), log=True))
+    return figure.knobs + tuple(extra)
+
+
 def settings_for(figure: Figure, values: dict[str, Any]) -> dict[str, Any]:
     """Resolve knob values into race arguments (pure: the cache key and the tests use it)."""
     landscape = dc.get_landscape(values.get("landscape", figure.landscape))
     hparams = json.loads(json.dumps(figure.hparams))  # a deep copy of plain data
     noise = figure.noise
-    for knob in figure.knobs:
+    for knob in knobs_for(figure, landscape):
         value = float(values.get(knob.label, knob.default))
         if not knob.low <= value <= knob.high:
             raise ValueError(f"{knob.label} must be in [{knob.low}, {knob.high}]; got {value}")
@@ -247,14 +263,15 @@ def _knob_widgets(figure: Figure, key: str) -> dict[str, Any]:
         if figure.schedule_choices:
             values["schedule"] = columns[1].selectbox("Schedule", figure.schedule_choices, key=f"{key}.schedule",
                                                       index=figure.schedule_choices.index("warmup_cosine"))
-        for i, knob in enumerate(figure.knobs):
+        for i, knob in enumerate(knobs_for(figure, landscape)):
             column = columns[i % 2]
+            # A learning-rate knob added for a surface has that surface's range: its widget is keyed by surface.
+            widget_key = f"{key}.{knob.label}" if knob in figure.knobs else f"{key}.{landscape.id}.{knob.label}"
             if knob.log:
                 values[knob.label] = column.select_slider(knob.label, options=knob.options(), value=float(
-                    f"{knob.default:.3g}"), key=f"{key}.{knob.label}", format_func=lambda v: f"{v:g}")
+                    f"{knob.default:.3g}"), key=widget_key, format_func=lambda v: f"{v:g}")
             else:
-                values[knob.label] = column.slider(knob.label, knob.low, knob.high, knob.default,
-                                                   key=f"{key}.{knob.label}")
+                values[knob.label] = column.slider(knob.label, knob.low, knob.high, knob.default, key=widget_key)
         (x0, x1), (y0, y1) = landscape.bounds
         use_own_start = st.toggle("Choose the start point", key=f"{key}.own_start")
         if use_own_start:

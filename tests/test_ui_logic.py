@@ -90,3 +90,24 @@ def test_figure_knobs_are_bounded():
     figure = FIGURES["momentum_vs_sgd"]
     with pytest.raises(ValueError, match="momentum μ must be in"):
         settings_for(figure, {"momentum μ": 1.5})
+
+
+@pytest.mark.parametrize("figure_id", list(FIGURES))
+def test_every_optimizer_in_every_figure_has_a_learning_rate_knob(figure_id):
+    from descent_ui.figures import knobs_for
+
+    figure = FIGURES[figure_id]
+    for landscape_id in figure.landscape_choices or (figure.landscape,):
+        knobs = knobs_for(figure, dc.LANDSCAPES[landscape_id])
+        tuned = {opt for knob in knobs if knob.name == "lr" for opt in knob.applies_to}
+        assert tuned == set(figure.optimizers)
+        for knob in knobs:
+            assert knob.low <= knob.default <= knob.high
+
+
+def test_an_added_learning_rate_knob_reaches_the_race():
+    figure = FIGURES["frontier_race"]
+    settings = settings_for(figure, {"Lion: learning rate η": 0.01})
+    assert settings["hparams"]["lion"]["lr"] == 0.01
+    with pytest.raises(ValueError, match="Lion: learning rate η must be in"):
+        settings_for(figure, {"Lion: learning rate η": 100.0})

@@ -79,7 +79,7 @@ def payload(race: dc.Race, *, width: int, speed: float, show_loss: bool) -> dict
 def show(view: dict[str, Any], *, claim: str, key: str) -> None:
     """Render a payload: claim, chart, disclosed settings and results."""
     st.caption(f"**Claim.** {claim}")
-    st.vega_lite_chart(view["spec"], width="content", key=key)
+    st.vega_lite_chart(view["spec"], width="content", key=key, alt=f"Animated race. {claim}")
     if view["diverged"]:
         st.warning(f"Diverged (marked ✕ where it left): {', '.join(sorted(set(view['diverged'])))}. "
                    "Its trail stops at its last finite point.", icon=":material/warning:")

@@ -203,7 +203,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     spec.id: spec
     for spec in [
         _spec("gd", "Gradient descent", "Foundations", sgd,
-              {"lr": 0.01, "weight_decay": 0.0}, _SGD_RULES,
+              {"lr": 0.01, "dampening": 0.0, "weight_decay": 0.0}, _SGD_RULES,
               "Cauchy (1847); full-batch torch.optim.SGD", torch_class="SGD", exact_gradient=True),
         _spec("sgd", "SGD", "Foundations", sgd,
               {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}, _SGD_RULES,
@@ -233,7 +233,8 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
                "decoupled_weight_decay": False}, _ADAM_RULES,
               "Kingma & Ba (2015)", torch_class="Adam"),
         _spec("amsgrad", "AMSGrad", "The Adam family", adam,
-              {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": True}, _ADAM_RULES,
+              {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": True,
+               "decoupled_weight_decay": False}, _ADAM_RULES,
               "Reddi, Kale & Kumar (2018)", torch_class="Adam"),
         _spec("adamw", "AdamW", "The Adam family", adamw,
               {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, "amsgrad": False}, _ADAM_RULES,

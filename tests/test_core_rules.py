@@ -225,6 +225,23 @@ def test_bad_hyperparameters_raise_clear_errors(call, message):
     assert message in str(error.value)
 
 
+def test_every_torch_hyperparameter_is_accepted_under_its_name():
+    import inspect
+
+    implementation_flags = {"params", "self", "foreach", "fused", "capturable", "differentiable", "maximize"}
+    for opt_id, spec in dc.OPTIMIZERS.items():
+        if not spec.torch_class:
+            continue
+        torch_names = set(inspect.signature(getattr(torch.optim, spec.torch_class).__init__).parameters)
+        missing = torch_names - implementation_flags - set(spec.defaults)
+        if opt_id in ("gd",):
+            missing -= {"momentum", "nesterov"}  # fixed by what gd means (accepted at their fixed values)
+        if opt_id in ("momentum",):
+            missing -= {"nesterov"}
+        assert not missing, f"{opt_id} lacks torch hyperparameters {missing}"
+        dc.make_stepper(opt_id, **{k: v for k, v in spec.defaults.items()})
+
+
 def test_per_run_length_must_match_batch():
     stepper = dc.make_stepper("adam", lr=[0.1, 0.2])
     with pytest.raises(ValueError, match="2 values but theta has 3 runs"):

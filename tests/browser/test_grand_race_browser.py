@@ -75,6 +75,14 @@ def test_surface_and_legend_are_drawn(race_page):
     assert race_page.get_by_text("Page not found").count() == 0
 
 
+def test_a_deep_link_opens_inside_the_app_frame(race_page):
+    # The server's very first request was this deep link: the page must still get app.py's grouped navigation
+    # and sidebar, not Streamlit's file-list fallback.
+    sidebar = race_page.locator("[data-testid=stSidebar]")
+    assert sidebar.get_by_text("Foundations", exact=True).count() == 1
+    assert sidebar.get_by_text("Animation speed").count() == 1
+
+
 def test_url_carries_the_race(race_page):
     assert "landscape=rosenbrock" in race_page.url
     assert "steps=500" in race_page.url

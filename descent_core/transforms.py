@@ -91,7 +91,14 @@ def ema(average: Tensor, x: Tensor, decay: Scalar) -> Tensor:
 
 def trace(buffer: Tensor, x: Tensor, decay: Scalar, dampening: Scalar = 0.0) -> Tensor:
     """Heavy-ball accumulator: decay * buffer + (1 - dampening) * x (torch's SGD momentum form)."""
+    if isinstance(decay, float) and isinstance(dampening, float) and dampening == 0.0:
+        return torch.add(x, buffer, alpha=decay)  # the same sum as one fused op
     return decay * buffer + (1.0 - dampening) * x
+
+
+def plus_scaled(x: Tensor, y: Tensor, scale: Scalar) -> Tensor:
+    """x + scale * y (one fused op when scale is a plain number)."""
+    return torch.add(x, y, alpha=scale) if isinstance(scale, float) else x + scale * y
 
 
 def debias(moment: Tensor, decay: Scalar, t: int) -> Tensor:
@@ -168,7 +175,7 @@ def heavy_ball(momentum: Scalar, dampening: Scalar = 0.0, nesterov: bool = False
 
     def update(g: Tensor, state: Buffer, ctx: Context) -> tuple[Tensor, Buffer]:
         b = g if ctx.t == 1 else trace(state.b, g, momentum, dampening)
-        return (g + momentum * b if nesterov else b), Buffer(b)
+        return (plus_scaled(g, b, momentum) if nesterov else b), Buffer(b)  # Nesterov: g + mu b
 
     return Transform(lambda theta: Buffer(torch.zeros_like(theta)), update)
 

@@ -135,15 +135,21 @@ def render_grand_race() -> None:
     section = content.section("grand-race")
     st.title(section.title)
     st.caption(section.summary)
-    if f"{KEY}init" not in st.session_state:  # first run of this session: the URL seeds the widgets
-        settings, problems = parse_query(st.query_params.to_dict())
-        st.session_state[f"{KEY}init"] = True
+    # Streamlit forgets a widget's value once a run goes by without it (a visit to another page), so the widgets
+    # are seeded whenever they are missing: from the link when it names a race, else from the last race shown.
+    if f"{KEY}landscape" not in st.session_state:
+        query = st.query_params.to_dict()
+        if set(query) & set(RaceSettings().to_query()):
+            settings, problems = parse_query(query)
+        else:
+            settings, problems = st.session_state.get(f"{KEY}last", RaceSettings()), []
         st.session_state[f"{KEY}problems"] = problems
         _seed_widgets(settings)
     for problem in st.session_state.get(f"{KEY}problems", []):
         st.warning(f"Link parameter ignored: {problem}", icon=":material/link:")
 
     settings = _controls()
+    st.session_state[f"{KEY}last"] = settings
     _sync_url(settings.to_query())
     if not settings.optimizers:
         st.info("Pick at least one optimizer to race.")
@@ -175,7 +181,13 @@ def _seed_widgets(settings: RaceSettings) -> None:
     st.session_state[f"{KEY}seed"] = settings.seed
 
 
+def _reset() -> None:
+    _seed_widgets(RaceSettings())
+    st.session_state[f"{KEY}problems"] = []
+
+
 def _controls() -> RaceSettings:
+    st.button("Reset to the default race", key=f"{KEY}reset", on_click=_reset, icon=":material/restart_alt:")
     top = st.columns([2, 2, 3])
     landscape = top[0].selectbox("Landscape", list(dc.LANDSCAPES), key=f"{KEY}landscape",
                                  format_func=lambda i: dc.LANDSCAPES[i].name)

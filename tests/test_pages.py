@@ -6,6 +6,7 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import descent_core as dc
 from descent_core import content
 from descent_ui.navigation import TOOLS
 from descent_ui.race_chart import is_animated
@@ -107,3 +108,19 @@ def test_figure_knob_changes_the_race(app):
     assert not at.exception
     tables = [str(frame.value.values.tolist()) for frame in at.dataframe]
     assert any("momentum=0.5," in table for table in tables), "the disclosed settings show the new μ"
+
+
+def test_grand_race_settings_survive_a_visit_to_another_page_and_reset():
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.switch_page("pages/14_grand_race.py")
+    at.run()
+    at.selectbox(key="grand.landscape").set_value("himmelblau").run()
+    at.switch_page("pages/03_momentum.py")
+    at.run()
+    at.switch_page("pages/14_grand_race.py")
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="grand.landscape").value == "himmelblau"
+    assert at.session_state["grand.opts"] == list(dc.OPTIMIZERS)
+    at.button(key="grand.reset").click().run()
+    assert at.selectbox(key="grand.landscape").value == "beale"

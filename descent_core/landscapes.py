@@ -198,17 +198,27 @@ def _rastrigin_hess(xy: Tensor) -> Tensor:
 
 
 RAVINE_EIGENVALUES = (1.0, 20.0)
+RAVINE_START = (-9.0, 2.2)
+
+
+def rotate(point: tuple[float, float], angle: float) -> tuple[float, float]:
+    """The point turned by ``angle`` about the origin, as ``quadratic(..., angle)`` turns the surface: the rotated
+    ravine starts where the ravine's start lands, so the two races differ only by the rotation."""
+    c, s = math.cos(angle), math.sin(angle)
+    x, y = point
+    return (round(c * x - s * y, 12), round(s * x + c * y, 12))
 
 
 def _build() -> dict[str, Landscape]:
     ravine = quadratic(*RAVINE_EIGENVALUES)
     rotated = quadratic(*RAVINE_EIGENVALUES, angle=math.pi / 4)
     surfaces = [
-        Landscape("ravine", "Ravine (ill-conditioned quadratic)", ravine[0], (-9.0, 2.2), ((-10.0, 10.0), (-5.0, 5.0)),
+        Landscape("ravine", "Ravine (ill-conditioned quadratic)", ravine[0], RAVINE_START, ((-10.0, 10.0), (-5.0, 5.0)),
                   ((0.0, 0.0),), gradient=ravine[1], hessian_diagonal=ravine[2],
                   description="A bowl 20 times steeper across than along: condition number 20.",
                   formula=r"f(x,y)=\tfrac12\left(x^2+20\,y^2\right)"),
-        Landscape("rotated_ravine", "Rotated ravine (45 degrees)", rotated[0], (-8.0, -5.0), ((-10.0, 10.0), (-8.0, 8.0)),
+        Landscape("rotated_ravine", "Rotated ravine (45 degrees)", rotated[0], rotate(RAVINE_START, math.pi / 4),
+                  ((-10.0, 10.0), (-8.0, 8.0)),
                   ((0.0, 0.0),), gradient=rotated[1], hessian_diagonal=rotated[2],
                   description="The same ravine turned by 45 degrees: its steep axis is no longer a coordinate axis, "
                               "so per-coordinate methods lose their advantage.",

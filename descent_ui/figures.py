@@ -103,8 +103,9 @@ FIGURES: dict[str, Figure] = {f.id: f for f in [
            "ravine", ("gd", "adagrad"), steps=200, landscape_choices=("ravine", "rotated_ravine"),
            knobs=(Knob("AdaGrad: learning rate η", "lr", ("adagrad",), 0.05, 5.0, 1.5, log=True),)),
     Figure("rmsprop_adadelta", "AdaGrad, RMSProp and AdaDelta",
-           "RMSProp's leaky average keeps its steps from dying out the way AdaGrad's do; AdaDelta needs no "
-           "learning rate in principle but starts with tiny, √ε-sized steps.",
+           "AdaGrad and RMSProp both divide by a gradient scale, so both head nearly straight down the ravine; "
+           "AdaDelta needs no learning rate in principle, but its steps start √ε-sized, so at lr = 1 it has barely "
+           "left the start after 200 steps.",
            "ravine", ("adagrad", "rmsprop", "adadelta"), steps=200,
            hparams={"adagrad": {"lr": 1.5}, "rmsprop": {"lr": 0.1}, "adadelta": {"lr": 1.0}},
            knobs=(Knob("RMSProp: decay α", "alpha", ("rmsprop",), 0.5, 0.999, 0.99),

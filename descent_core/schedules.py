@@ -78,7 +78,3 @@ def linear_warmup(k: np.ndarray, start_factor: float, warmup_steps: int) -> np.n
 
 def cosine(k: np.ndarray, period: int, min_factor: float) -> np.ndarray:
     return min_factor + (1.0 - min_factor) * (1.0 + np.cos(math.pi * k / period)) / 2.0
-
-
-def constant() -> Schedule:
-    return Schedule("constant")

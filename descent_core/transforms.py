@@ -136,18 +136,22 @@ def constant(value: float, like: Tensor) -> Tensor:
 # Transforms that add a term.
 
 
-def add_l2_penalty(weight_decay: Scalar) -> Transform:
-    """g <- g + wd * theta: weight decay as an L2 penalty on the loss (torch's ``weight_decay`` in SGD/Adam)."""
+def add_weights(weight_decay: Scalar) -> Transform:
+    """u <- u + wd * theta. Where it sits in a chain decides what it means (the two names below)."""
     if is_zero(weight_decay):
         return IDENTITY
     return stateless(lambda u, ctx: u + weight_decay * ctx.theta)
+
+
+def add_l2_penalty(weight_decay: Scalar) -> Transform:
+    """g <- g + wd * theta before preconditioning: weight decay as an L2 penalty on the loss (torch's
+    ``weight_decay`` in SGD/Adam), so adaptive methods rescale it along with the gradient."""
+    return add_weights(weight_decay)
 
 
 def add_decayed_weights(weight_decay: Scalar) -> Transform:
     """d <- d + wd * theta after preconditioning: decoupled weight decay, theta <- theta (1 - lr wd) - lr d."""
-    if is_zero(weight_decay):
-        return IDENTITY
-    return stateless(lambda u, ctx: u + weight_decay * ctx.theta)
+    return add_weights(weight_decay)
 
 
 def scale_by_learning_rate() -> Transform:

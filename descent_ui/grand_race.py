@@ -17,7 +17,7 @@ import descent_core as dc
 from descent_core import content
 
 from . import race_view
-from .figures import _schedule
+from .figures import schedule_for
 from .section import render_body
 from .state import RACE_DEVICE, sidebar_speed
 
@@ -124,7 +124,7 @@ def _float(text: str) -> float | None:
 def race_payload(settings_json: str, speed: float) -> dict:
     s = json.loads(settings_json)
     race = dc.race(s["landscape"], s["optimizers"], steps=s["steps"], noise=s["noise"], seed=s["seed"],
-                   schedule=_schedule(s["schedule"], s["steps"]), clip=s["clip"], device=RACE_DEVICE)
+                   schedule=schedule_for(s["schedule"], s["steps"]), clip=s["clip"], device=RACE_DEVICE)
     return race_view.payload(race, width=500, speed=speed, show_loss=True)
 
 

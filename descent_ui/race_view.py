@@ -17,19 +17,14 @@ TOLERANCE = 1e-3
 
 
 def results_table(race: dc.Race) -> pd.DataFrame:
-    """Final loss, steps to reach the tolerance, and where a run diverged, one row per drawn trajectory, ranked
-    by final loss (diverged runs last): the ranking is what changes from surface to surface."""
-    reached = race.steps_to_tolerance(TOLERANCE) if race.landscape.minima else None
-    rows = []
-    for s in series_of(race):
-        diverged = int(race.diverged_at[s.index, s.run])
-        row = {"optimizer": s.label, "final loss": float(race.losses[s.index, s.run, -1])}
-        if reached is not None:
-            k = int(reached[s.index, s.run])
-            row[f"steps to loss ≤ {TOLERANCE:g}"] = str(k) if k >= 0 else "not reached"
-        row["status"] = f"diverged at step {diverged}" if diverged >= 0 else "finite"
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    """``Race.summary`` for readers: each drawn trajectory by its label, ranked by final loss (diverged runs last),
+    since the ranking is what changes from surface to surface."""
+    summary = race.summary(TOLERANCE)
+    table = pd.DataFrame({"optimizer": [s.label for s in series_of(race)], "final loss": summary["final loss"]})
+    if race.landscape.minima:
+        column = f"steps to loss ≤ {TOLERANCE:g}"
+        table[column] = [str(k) if not pd.isna(k) else "not reached" for k in summary[column]]
+    table["status"] = [f"diverged at step {k}" if not pd.isna(k) else "finite" for k in summary["diverged at"]]
     order = table.assign(_diverged=table["status"] != "finite").sort_values(["_diverged", "final loss"], kind="stable")
     ranked = table.loc[order.index].reset_index(drop=True)
     ranked.insert(0, "rank", range(1, len(ranked) + 1))

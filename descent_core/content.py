@@ -50,6 +50,16 @@ class Section:
     blocks: tuple[Block, ...] = field(default=())
 
     @property
+    def slug(self) -> str:
+        """The file name without its ordering prefix: content/01-gradient-descent.md -> gradient-descent."""
+        return re.sub(r"^\d+-", "", self.path.stem)
+
+    @property
+    def url_path(self) -> str:
+        """Where the app serves this section: /gradient_descent (Streamlit derives it from pages/01_gradient_descent.py)."""
+        return self.slug.replace("-", "_")
+
+    @property
     def figures(self) -> list[str]:
         return [b.name for b in self.blocks if b.kind == "figure"]
 

@@ -10,7 +10,8 @@ Never imports Streamlit: the engine is usable from notebooks, tests and benchmar
 from .hyper import Rule
 from .landscapes import LANDSCAPES, Landscape, get_landscape, quadratic
 from .optimizers import OPTIMIZERS, OptimizerSpec, Stepper, StepperState, make_stepper, resolve_hparams
-from .race import MAX_POINTS, MAX_STEPS, Race, clip_by_global_norm, default_device, race
+from .limits import MAX_POINTS, MAX_STEPS
+from .race import Race, clip_by_global_norm, default_device, race
 from . import schedules
 from .schedules import Schedule
 

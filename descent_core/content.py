@@ -52,7 +52,7 @@ class Section:
     @property
     def slug(self) -> str:
         """The file name without its ordering prefix: content/01-gradient-descent.md -> gradient-descent."""
-        return re.sub(r"^\d+-", "", self.path.stem)
+        return strip_order(self.path.stem)
 
     @property
     def url_path(self) -> str:
@@ -66,6 +66,11 @@ class Section:
     @property
     def labs(self) -> list[str]:
         return [b.name for b in self.blocks if b.kind == "lab"]
+
+
+def strip_order(name: str) -> str:
+    """A file name without its two-digit ordering prefix: "01-gradient-descent" -> "gradient-descent"."""
+    return re.sub(r"^\d+[-_]", "", name)
 
 
 def split_front_matter(text: str, source: str = "") -> tuple[dict, str]:
@@ -169,3 +174,10 @@ def bibliography() -> dict[str, str]:
         if match:
             entries[match.group(1)] = match.group(2).strip()
     return entries
+
+
+@functools.lru_cache(maxsize=1)
+def inside_notes() -> dict[str, dict[str, str]]:
+    """The inspector's text (content/inside.yaml): ``slots`` (what each buffer is), ``explain`` (per optimizer)."""
+    notes = yaml.safe_load((CONTENT_DIR / "inside.yaml").read_text(encoding="utf-8"))
+    return {"slots": dict(notes["slots"]), "explain": dict(notes["explain"])}

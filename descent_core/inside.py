@@ -3,7 +3,8 @@
 A race run with ``record_state=True`` keeps every buffer of every step (``race.states[opt][slot]``, shaped
 (B, steps, ...)). The helpers here turn step ``k`` of one run into a ``StepView``: where the gradient was taken,
 the gradient, the update actually made, the buffers after the update, the per-coordinate effective step, and
-the two derived quantities some optimizers hide, LAMB/LARS's trust ratio and Shampoo's preconditioner matrix.
+the two derived quantities some optimizers hide: the trust ratio LAMB and LARS record as they step, and
+Shampoo's preconditioner matrix, from the engine's own inverse root.
 ``arrows`` lays them out as segments for a chart. No Streamlit here.
 
 Step ``k`` (1-based) uses the gradient at ``paths[k - 1]`` and moves to ``paths[k]``; the recorded state at index
@@ -18,24 +19,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .optimizers import OPTIMIZERS
-from .race import Race
+import torch
 
-# What each recorded slot means, for tables and captions.
-SLOT_MEANINGS = {
-    "b": "momentum buffer",
-    "m": "first moment m (EMA of g)",
-    "v": "second moment v (EMA of g²)",
-    "v_max": "running max of v (AMSGrad)",
-    "sum_sq": "sum of squared gradients (AdaGrad)",
-    "g_avg": "EMA of g (centred RMSProp)",
-    "u": "EMA of squared updates (AdaDelta)",
-    "h": "Hessian-diagonal estimate (Sophia)",
-    "mu_product": "product of momentum coefficients (NAdam)",
-    "left": "Σ g gᵀ + εI (Shampoo statistics)",
-    "right": "right statistics (Shampoo, matrices)",
-}
+from .content import inside_notes
+from .optimizers import OPTIMIZERS, make_stepper, slot_names
+from .race import Race
+from .transforms import inverse_root
+
 ARROW_NAMES = {"b": "momentum buffer", "m": "first moment"}
+
+
+def slot_meaning(slot: str) -> str:
+    """What a recorded buffer is, in the guide's words (content/inside.yaml)."""
+    return inside_notes()["slots"].get(slot, "state")
 
 
 @dataclass(frozen=True)
@@ -62,60 +58,29 @@ def _index(race: Race, opt: str) -> int:
     return race.optimizers.index(opt)
 
 
-def _scalar_hparam(race: Race, opt: str, name: str, run: int) -> float:
-    value = race.hparams[opt][name]
-    return float(value[run]) if isinstance(value, (list, tuple)) else float(value)
-
-
-def _betas(race: Race, opt: str, run: int) -> tuple[float, float]:
-    b1, b2 = race.hparams[opt]["betas"]
-    pick = lambda b: float(b[run]) if isinstance(b, (list, tuple)) else float(b)  # noqa: E731
-    return pick(b1), pick(b2)
-
-
-def _norm(x: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(x, axis=-1)
-
-
-def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, 1 where either is 0 (the trust-ratio convention of ``transforms.safe_ratio``)."""
-    usable = (numerator > 0) & (denominator > 0)
-    return np.where(usable, numerator / np.where(usable, denominator, 1.0), 1.0)
-
-
 def trust_ratios(race: Race, opt: str) -> np.ndarray:
-    """The trust ratio at every step of every run, (B, steps), recomputed from the recorded norms.
+    """The trust ratio of every step of every run, (B, steps), as the rule itself recorded it.
 
     LAMB: ‖θ‖ / ‖r + wd·θ‖ with r = m̂ / (√v̂ + ε) (the step is then lr · ratio · (r + wd·θ)).
     LARS: ‖w‖ / (‖g‖ + wd·‖w‖) (the local rate is trust_coefficient times this).
     """
-    i = _index(race, opt)
-    theta = race.paths[i, :, :-1]  # θ before each step, (B, steps, 2)
-    if opt == "lamb":
-        if "m" not in race.states.get(opt, {}):
-            raise ValueError("LAMB's trust ratio needs the race to be run with record_state=True")
-        ratios = []
-        for run in range(race.runs):
-            b1, b2 = _betas(race, opt, run)
-            eps, wd = _scalar_hparam(race, opt, "eps", run), _scalar_hparam(race, opt, "weight_decay", run)
-            t = np.arange(1, race.steps + 1)[:, None]
-            m_hat = race.states[opt]["m"][run] / (1 - b1**t)
-            v_hat = race.states[opt]["v"][run] / (1 - b2**t)
-            direction = m_hat / (np.sqrt(v_hat) + eps) + wd * theta[run]
-            ratios.append(_safe_ratio(_norm(theta[run]), _norm(direction)))
-        return np.stack(ratios)
-    if opt == "lars":
-        wd = np.array([_scalar_hparam(race, opt, "weight_decay", run) for run in range(race.runs)])[:, None]
-        w_norm, g_norm = _norm(theta), _norm(race.grads[i])
-        return _safe_ratio(w_norm, g_norm + wd * w_norm)
-    raise ValueError(f"{opt} has no trust ratio (only lamb and lars do)")
+    _index(race, opt)
+    recorded = race.states.get(opt, {})
+    if "trust_ratio" not in recorded:
+        if opt in race.states or "trust_ratio" not in _slots_with_diagnostics(opt):
+            raise ValueError(f"{opt} keeps no trust ratio (only the trust-ratio methods, LAMB and LARS, do)")
+        raise ValueError(f"{opt}'s trust ratio needs the race to be run with record_state=True")
+    return recorded["trust_ratio"].reshape(race.runs, race.steps)
 
 
-def inverse_sqrt(matrices: np.ndarray) -> np.ndarray:
-    """M^(-1/2) for symmetric positive-definite matrices (..., n, n), via an eigendecomposition."""
-    eigenvalues, eigenvectors = np.linalg.eigh(matrices)
-    scaled = eigenvectors * np.clip(eigenvalues, 1e-30, None)[..., None, :] ** -0.5
-    return scaled @ np.swapaxes(eigenvectors, -1, -2)
+def _slots_with_diagnostics(opt: str) -> list[str]:
+    theta = torch.zeros(1, 2, dtype=torch.float64)
+    return slot_names(make_stepper(opt).init(theta).slots, diagnostics=True)
+
+
+def preconditioner_of(left: np.ndarray) -> np.ndarray:
+    """Shampoo's preconditioner for a vector parameter, (Σ g gᵀ + εI)^(−1/2), by the engine's own inverse root."""
+    return inverse_root(torch.as_tensor(left, dtype=torch.float64), 2.0).numpy()
 
 
 def step_view(race: Race, k: int, opt: str | None = None, run: int = 0) -> StepView:
@@ -127,12 +92,14 @@ def step_view(race: Race, k: int, opt: str | None = None, run: int = 0) -> StepV
     if not 0 <= run < race.runs:
         raise ValueError(f"run must be in [0, {race.runs - 1}], got {run}")
     slots = {name: np.asarray(values[run, k - 1]) for name, values in race.states.get(opt, {}).items()}
-    trust = float(trust_ratios(race, opt)[run, k - 1]) if opt in ("lamb", "lars") else None
-    preconditioner = inverse_sqrt(slots["left"]) if "left" in slots and slots["left"].shape == (2, 2) else None
+    trust = slots.pop("trust_ratio", None)
+    left = slots.get("left")
+    preconditioner = preconditioner_of(left) if left is not None and left.shape == (2, 2) else None
     return StepView(
         optimizer=opt, step=k, point=race.paths[i, run, k - 1].copy(), next_point=race.paths[i, run, k].copy(),
         grad=race.grads[i, run, k - 1].copy(), lr=float(race.lr[i, run, k - 1]), slots=slots,
-        effective=race.effective_step()[i, run, k - 1], trust_ratio=trust, preconditioner=preconditioner,
+        effective=race.effective_step()[i, run, k - 1],
+        trust_ratio=None if trust is None else float(trust.ravel()[0]), preconditioner=preconditioner,
     )
 
 
@@ -143,7 +110,7 @@ def push_direction(opt: str, slot: str, value: np.ndarray) -> np.ndarray | None:
     """
     if slot not in ("b", "m") or value.shape != (2,):
         return None
-    return value if OPTIMIZERS[opt].momentum_after_lr else -value
+    return value if OPTIMIZERS[opt].applies_lr else -value
 
 
 def arrows(view: StepView, span: float, fraction: float = 0.16) -> pd.DataFrame:
@@ -171,7 +138,7 @@ def arrows(view: StepView, span: float, fraction: float = 0.16) -> pd.DataFrame:
     for slot, value in view.slots.items():
         direction = push_direction(view.optimizer, slot, value)
         if direction is not None:
-            velocity = OPTIMIZERS[view.optimizer].momentum_after_lr
+            velocity = OPTIMIZERS[view.optimizer].applies_lr
             add(f"{slot}: velocity" if velocity else f"−{slot}: {ARROW_NAMES[slot]}", direction)
     if view.preconditioner is not None:
         add("−P·g (preconditioned)", -view.preconditioner @ view.grad)
@@ -193,12 +160,12 @@ def state_table(view: StepView) -> pd.DataFrame:
         {"quantity": "effective step |Δθ|/|g|", "x": view.effective[0], "y": view.effective[1], "norm": np.nan},
     ]
     for slot, value in view.slots.items():
-        label = f"{slot}: {SLOT_MEANINGS.get(slot, 'state')}"
+        label = f"{slot}: {slot_meaning(slot)}"
         if value.shape == (2,):
             rows.append({"quantity": label, "x": value[0], "y": value[1], "norm": np.linalg.norm(value)})
         elif value.shape == (2, 2):
             for r in range(2):
-                rows.append({"quantity": f"{slot} row {r + 1}: {SLOT_MEANINGS.get(slot, 'state')}", "x": value[r, 0],
+                rows.append({"quantity": f"{slot} row {r + 1}: {slot_meaning(slot)}", "x": value[r, 0],
                              "y": value[r, 1], "norm": np.nan})
         else:
             rows.append({"quantity": label, "x": float(value.ravel()[0]), "y": np.nan, "norm": np.nan})

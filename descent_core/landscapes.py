@@ -8,6 +8,7 @@ come from ``bench/tune_landscapes.py`` and are shown to users beside every race,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -251,7 +252,7 @@ def _build() -> dict[str, Landscape]:
 
 
 def _with_tuning(surface: Landscape) -> Landscape:
-    return Landscape(**{**surface.__dict__, "tuned": TUNED.get(surface.id, {})})
+    return dataclasses.replace(surface, tuned=TUNED.get(surface.id, {}))
 
 
 LANDSCAPES: dict[str, Landscape] = _build()

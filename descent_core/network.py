@@ -279,7 +279,7 @@ class _Steppers:
     def needs_curvature(self, name: str) -> bool:
         """True when this tensor's Sophia stepper refreshes its Hessian estimate at the coming step."""
         stepper = self.steppers[name]
-        if stepper.id != "sophia":
+        if not stepper.spec.needs_curvature:
             return False
         return (self.states[name].t + 1) % int(stepper.hparams["update_period"]) == 0
 

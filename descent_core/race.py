@@ -16,12 +16,10 @@ import torch
 from torch import Tensor
 
 from .landscapes import Landscape, get_landscape
+from .limits import MAX_NOISE, MAX_POINTS, MAX_STEPS
 from .optimizers import OPTIMIZERS, Stepper, resolve_hparams, unknown_optimizer
 from .schedules import Schedule
 
-MAX_STEPS = 20_000
-MAX_POINTS = 20_000_000  # optimizers x runs x (steps + 1): about 160 MB of float32 positions
-MAX_NOISE = 1e3
 
 
 def default_device() -> torch.device:
@@ -130,7 +128,7 @@ def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, s
     gradient_noise = _noise(steps, runs, n_opt, noise, seed, opt_ids, dtype, device)
     thetas = [starts_tensor.clone() for _ in opt_ids]
     states = [stepper.init(theta) for stepper, theta in zip(steppers, thetas)]
-    needs_curvature = [stepper.id == "sophia" for stepper in steppers]
+    needs_curvature = [stepper.spec.needs_curvature for stepper in steppers]
     history, grad_history = [torch.cat(thetas)], []
     recorded: list[dict[str, list[Tensor]]] = [{} for _ in opt_ids]
 

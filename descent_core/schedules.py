@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .limits import MAX_STEPS
+
 KINDS = ("constant", "warmup", "cosine", "warmup_cosine", "step")
-MAX_STEPS = 100_000
 
 
 @dataclass(frozen=True)

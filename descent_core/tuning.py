@@ -10,6 +10,8 @@ minimum rarely is.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .landscapes import Landscape
@@ -51,7 +53,7 @@ def tune(landscape: Landscape, optimizers=None, *, steps: int, points: int) -> d
     """{optimizer id: hyperparameters} for ``landscape``, from one race sweeping ``points`` rates per optimizer."""
     ids = list(OPTIMIZERS) if optimizers is None else list(optimizers)
     hparams = {opt: {**FIXED_HPARAMS.get(opt, {}), "lr": lr_grid(opt, points)} for opt in ids}
-    untuned = Landscape(**{**landscape.__dict__, "tuned": {}})
+    untuned = dataclasses.replace(landscape, tuned={})
     result = race(untuned, ids, steps=steps, hparams=hparams, device="cpu")
     tuned = {}
     for i, opt in enumerate(ids):

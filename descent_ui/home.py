@@ -7,7 +7,7 @@ import streamlit as st
 from descent_core import content
 
 from .figures import render_figure
-from .section import page_file
+from .links import QUIZ, target
 
 
 def render_home() -> None:
@@ -22,13 +22,13 @@ def render_home() -> None:
     left, middle, right = st.columns(3)
     with left:
         st.markdown("**New to optimizers?**")
-        st.page_link("pages/00_problem.py", label="Start with the problem", icon=":material/landscape:")
+        st.page_link(target("problem"), label="Start with the problem", icon=":material/landscape:")
     with middle:
         st.markdown("**Want the big picture?**")
-        st.page_link("pages/14_grand_race.py", label="Watch the grand race", icon=":material/flag:")
+        st.page_link(target("grand-race"), label="Watch the grand race", icon=":material/flag:")
     with right:
         st.markdown("**Interview soon?**")
-        st.page_link("pages/quiz.py", label="Take the timed quiz", icon=":material/quiz:")
+        st.page_link(target(QUIZ), label="Take the timed quiz", icon=":material/quiz:")
     render_figure("home_race", key_prefix="home.")
     st.divider()
     st.subheader("The route")
@@ -38,6 +38,6 @@ def render_home() -> None:
             continue
         st.markdown(f"**{group}**")
         for s in sections:
-            st.page_link(page_file(s), label=f"{s.title} — {s.summary}")
+            st.page_link(target(s), label=f"{s.title} — {s.summary}")
     with st.expander("Notation used everywhere (prose, code and flashcards)"):
         st.markdown(content.notation())

@@ -19,7 +19,7 @@ import streamlit as st
 import torch
 
 import descent_core as dc
-from descent_core import inside
+from descent_core import content, inside
 
 from .race_chart import chart_size, surface_image, surface_layers
 from .state import RACE_DEVICE
@@ -147,7 +147,7 @@ def signals(race: dc.Race) -> pd.DataFrame:
         "effective step, x": race.effective_step()[0, 0, :, 0],
         "effective step, y": race.effective_step()[0, 0, :, 1],
     }
-    if opt in ("lamb", "lars"):
+    if "trust_ratio" in race.states.get(opt, {}):
         columns["trust ratio"] = inside.trust_ratios(race, opt)[0]
     frame = pd.concat([pd.DataFrame({"step": t, "value": v, "quantity": k}) for k, v in columns.items()],
                       ignore_index=True)
@@ -168,31 +168,6 @@ def signals_chart(frame: pd.DataFrame, k: int) -> alt.LayerChart:
 # The page.
 
 
-EXPLAIN = {
-    "gd": "Plain gradient descent keeps no state: the update is −η·g, so the pink arrow is the red one scaled by η.",
-    "sgd": "SGD without momentum keeps no state: the update is −η·g.",
-    "momentum": "The buffer b accumulates gradients (b ← μb + g); the update is −η·b, so it keeps pointing where "
-                "past gradients agreed, even when the current gradient turns.",
-    "nesterov": "torch's Nesterov steps along g + μb: the buffer's direction plus a look-ahead correction.",
-    "adagrad": "sum_sq only grows, so each coordinate's effective step η/√sum_sq only shrinks (see the table).",
-    "rmsprop": "v is a leaky average of g²: the effective step η/(√v + ε) per coordinate stops shrinking.",
-    "adadelta": "The step is √(u + ε)/√(v + ε)·g: u (squared past updates) gives it the units of θ.",
-    "adam": "m (direction) and v (scale) are both averages; the update is −η·m̂/(√v̂ + ε), about η per "
-            "coordinate.",
-    "amsgrad": "As Adam, but the denominator uses v_max, the largest v so far, so no step can grow back.",
-    "adamw": "As Adam, plus a separate pull of θ towards 0 by η·λ·θ that is not divided by √v̂.",
-    "nadam": "As Adam, with a Nesterov look-ahead mixed into the first moment.",
-    "radam": "As Adam once the variance of v̂ is tractable; before that, plain bias-corrected momentum.",
-    "lion": "The update is the sign of a mix of m and g: every coordinate moves exactly η.",
-    "lamb": "Adam's direction, rescaled per layer by the trust ratio ‖θ‖/‖d‖: the update's length is "
-            "η·‖θ‖.",
-    "lars": "The velocity b already contains −η·trust·(g + λw), with trust ∝ ‖w‖/‖g‖.",
-    "muon": "The momentum is orthogonalised by Newton–Schulz: on a 2-D point the step is a normalised direction.",
-    "shampoo": "The statistics Σ g gᵀ give a full 2×2 preconditioner P; the violet bars are its principal axes, and "
-               "the orange arrow is −P·g, the direction actually taken.",
-    "sophia": "m divided by a Hessian-diagonal estimate h, clipped to ±1 per coordinate; before h's first "
-              "refresh the step is η·sign(m).",
-}
 
 
 def render_inside_page() -> None:
@@ -222,13 +197,13 @@ def render_inside_page() -> None:
         metrics[1].metric("η in force", f"{view.lr:.3g}")
         if view.trust_ratio is not None:
             st.metric("trust ratio", f"{view.trust_ratio:.4g}")
-        st.markdown(EXPLAIN.get(opt, ""))
+        st.markdown(content.inside_notes()["explain"].get(opt, ""))
     with right:
         st.dataframe(inside.state_table(view), hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.4g") for c in ("x", "y", "norm")})
     st.altair_chart(signals_chart(signals(race), k), width="stretch", key=f"{KEY}.signals")
     rule = dc.OPTIMIZERS[opt].rule
-    with st.expander(f"The update rule that produced this state: descent_core.optimizers.{rule.__name__}"):
+    with st.expander(f"The update rule that produced this state: {rule.__module__}.{rule.__name__}"):
         st.code(inspect.getsource(rule), language="python")
     shown = ", ".join(f"{name}={value}" for name, value in race.hparams[opt].items() if name != "ns_coefficients")
     start = ", ".join(f"{c:g}" for c in race.starts[0])

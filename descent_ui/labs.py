@@ -20,7 +20,7 @@ import descent_core as dc
 from descent_core import content
 from descent_core.labs import LABS, Choice, LabResult, Param, Plot, get_lab
 
-from .section import page_file
+from .links import target
 from .theme import color_of
 
 # Distinct colours for series that are not optimizers (theory curves, configurations).
@@ -282,7 +282,7 @@ def scoreboard() -> pd.DataFrame:
 
 def _section_link(section: content.Section) -> None:
     try:
-        st.page_link(page_file(section), label=f"Read the section: {section.title}", icon=":material/menu_book:")
+        st.page_link(target(section), label=f"Read the section: {section.title}", icon=":material/menu_book:")
     except StreamlitAPIException:  # the page is not registered (e.g. this page run on its own)
         st.caption(f"From the section **{section.title}**.")
 

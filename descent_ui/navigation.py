@@ -1,69 +1,62 @@
-"""The app's page list, grouped as the guide is: one page per content section plus the practice tools."""
+"""The app's frame: page config, the navigation, its sidebar menu and the shared sidebar controls.
+
+``app.py`` calls ``run_app``; every page file starts with ``inside_app_frame()``.
+
+Why the menu is our own. This app keeps its page files in a top-level ``pages/`` folder. Until some script run has
+called ``st.navigation``, Streamlit 1.67 serves such a folder the old way: it lists the files' raw names in the
+sidebar, and a deep link (say /grand_race) on a fresh server runs that page file alone, without ``app.py``. The
+raw list is hidden by ``client.showSidebarNavigation = false`` (.streamlit/config.toml), so the app declares its
+pages with ``st.navigation(position="hidden")`` and draws the menu with ``st.page_link``: Streamlit's documented
+way to build a custom menu, and the one that never shows file names. A page file run alone calls ``run_app``
+itself (``inside_app_frame``), so even that first deep link is served inside the frame.
+``tests/browser/test_frame_browser.py`` fails the day Streamlit stops behaving this way.
+"""
 
 from __future__ import annotations
 
-import pathlib
-import re
+import threading
 
 import streamlit as st
 
-from descent_core import content
+from . import links
+from .state import sidebar_controls
 
-from .section import page_file
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-# Pages that are not content sections: (file, title, icon, group).
-TOOLS = [
-    ("pages/labs.py", "Live labs", ":material/science:", "Practice"),
-    ("pages/inside.py", "Look inside an optimizer", ":material/search:", "Practice"),
-    ("pages/your_surface.py", "Your own surface", ":material/edit:", "Practice"),
-    ("pages/network.py", "A real network race", ":material/hub:", "Practice"),
-    ("pages/quiz.py", "Interview quiz", ":material/quiz:", "Quiz"),
-    ("pages/progress.py", "Your progress", ":material/trending_up:", "Quiz"),
-]
-GROUP_ORDER = ["Start", *content.GROUPS, "Quiz"]
-# Practice tools go after the schedules section and before the race, table and bibliography.
-TOOLS_AFTER = "schedules"
+_RUN = threading.local()  # set while app.py's frame runs a page in this script thread
 
 
-def url_path(page_path: str) -> str:
-    """The address of a page file: its name without the ordering prefix (pages/03_momentum.py -> momentum).
-
-    Streamlit matches a requested address against these file-derived names before the script declares its
-    navigation, so any other address would flash a "page not found" notice on a direct link.
-    """
-    return re.sub(r"^\d+_", "", pathlib.Path(page_path).stem)
-
-
-def build_navigation():
-    groups: dict[str, list] = {group: [] for group in GROUP_ORDER}
-    groups["Start"].append(st.Page("pages/home.py", title="Welcome", icon=":material/landscape:", url_path="home", default=True))
-    for section in content.sections().values():
-        path = page_file(section)
-        groups[section.group].append(st.Page(path, title=section.title.split(":")[0], url_path=url_path(path)))
-        if section.id == TOOLS_AFTER:
-            _add_tools(groups, "Practice")
-    _add_tools(groups, "Quiz")
-    return st.navigation({group: pages for group, pages in groups.items() if pages}, expanded=True)
-
-
-def _add_tools(groups: dict[str, list], group: str) -> None:
-    for path, title, icon, tool_group in TOOLS:
-        if tool_group == group and (ROOT / path).exists():
-            groups[group].append(st.Page(path, title=title, icon=icon, url_path=url_path(path)))
+def run_app() -> None:
+    """Configure the page, declare every page, draw the sidebar and run the page the address asks for."""
+    st.set_page_config(page_title="Descent · a field guide to gradient descent", page_icon="⛰️", layout="wide")
+    page = st.navigation(_declared_pages(), position="hidden")
+    sidebar_menu()
+    sidebar_controls()
+    _RUN.in_frame = True
+    try:
+        page.run()
+    finally:
+        _RUN.in_frame = False
 
 
 def inside_app_frame() -> None:
-    """Make sure a page runs inside app.py's navigation, even on a server's very first request.
+    """Make sure the page runs inside ``run_app``'s frame. A page file that runs alone (the first deep link on a
+    fresh server) runs the whole frame instead, which serves the address (this page) inside it, and then stops.
+    Tests run pages through app.py (``AppTest.from_file("app.py")`` and ``switch_page``), as users see them."""
+    if getattr(_RUN, "in_frame", False):
+        return
+    run_app()
+    st.stop()
 
-    Until some run has called ``st.navigation``, Streamlit 1.67 treats a ``pages/`` folder the old way: a deep
-    link such as /grand_race runs pages/14_grand_race.py alone, without app.py's page config, sidebar and
-    navigation. Each page calls this first; in that one situation it switches the old mode off and reruns, and
-    the rerun goes through app.py like every other.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+def _declared_pages() -> list:
+    return [st.Page(links.target(entry), title=entry.title, icon=entry.icon, url_path=entry.url_path,
+                    default=entry is links.HOME) for entry in links.pages()]
+
+
+def sidebar_menu() -> None:
+    """The guide's route, grouped as the guide is; the current page is highlighted by ``st.page_link`` itself."""
+    with st.sidebar:
+        st.markdown("### :material/landscape: Descent")
+        for group, entries in links.groups().items():
+            st.caption(group)
+            for entry in entries:
+                st.page_link(links.target(entry), label=entry.title, icon=entry.icon)

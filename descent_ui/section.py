@@ -7,9 +7,10 @@ import inspect
 import streamlit as st
 
 import descent_core as dc
-from descent_core import content, optimizers as rules
+from descent_core import content
 
 from .figures import render_figure
+from .links import QUIZ, target
 
 CALLOUTS = {
     "MODEL": (st.info, ":material/psychology:", "Mental model"),
@@ -18,11 +19,6 @@ CALLOUTS = {
     "RUN": (st.info, ":material/play_circle:", "Run it"),
     "NOTE": (st.info, ":material/info:", "Note"),
 }
-
-
-def page_file(section: content.Section) -> str:
-    """pages/NN_slug.py for content/NN-slug.md."""
-    return f"pages/{section.path.stem.replace('-', '_')}.py"
 
 
 def render_callout(kind: str, title: str, text: str) -> None:
@@ -60,10 +56,10 @@ def render_code(section: content.Section) -> None:
             if rule.__name__ in seen:
                 continue
             seen.add(rule.__name__)
-            st.markdown(f"**{dc.OPTIMIZERS[opt].name}** · `descent_core.optimizers.{rule.__name__}`")
+            st.markdown(f"**{dc.OPTIMIZERS[opt].name}** · `{rule.__module__}.{rule.__name__}`")
             st.code(inspect.getsource(rule), language="python")
         st.caption("Each piece (ema, trace, debias, scale_by_…) lives in `descent_core/transforms.py`; "
-                   f"every torch-backed rule is tested against `torch.optim` in float64. Source: `{rules.__name__}`.")
+                   "every torch-backed rule is tested against `torch.optim` in float64.")
 
 
 def render_references(section: content.Section) -> None:
@@ -81,11 +77,11 @@ def render_neighbours(section: content.Section) -> None:
     left, middle, right = st.columns(3)
     if index > 0:
         previous = ordered[index - 1]
-        left.page_link(page_file(previous), label=f"← {previous.title}")
-    middle.page_link("pages/quiz.py", label=f"Practise “{section.title.split(':')[0]}” in the quiz", icon=":material/quiz:")
+        left.page_link(target(previous), label=f"← {previous.title}")
+    middle.page_link(target(QUIZ), label=f"Practise “{section.title.split(':')[0]}” in the quiz", icon=":material/quiz:")
     if index + 1 < len(ordered):
         following = ordered[index + 1]
-        right.page_link(page_file(following), label=f"{following.title} →")
+        right.page_link(target(following), label=f"{following.title} →")
 
 
 def render_section(section_id: str) -> None:

@@ -233,13 +233,13 @@ def test_every_torch_hyperparameter_is_accepted_under_its_name():
         if not spec.torch_class:
             continue
         torch_names = set(inspect.signature(getattr(torch.optim, spec.torch_class).__init__).parameters)
-        missing = torch_names - implementation_flags - set(spec.defaults)
-        if opt_id in ("gd",):
-            missing -= {"momentum", "nesterov"}  # fixed by what gd means (accepted at their fixed values)
-        if opt_id in ("momentum",):
-            missing -= {"nesterov"}
+        # Names an id fixes (gd's momentum = 0, nesterov's nesterov = True) are accepted at their fixed values.
+        missing = torch_names - implementation_flags - set(spec.defaults) - set(spec.fixed)
         assert not missing, f"{opt_id} lacks torch hyperparameters {missing}"
-        dc.make_stepper(opt_id, **{k: v for k, v in spec.defaults.items()})
+        dc.make_stepper(opt_id, **spec.defaults, **spec.fixed)
+        for name, value in spec.fixed.items():
+            with pytest.raises(ValueError, match=f"{opt_id} means {name}="):
+                dc.make_stepper(opt_id, **{name: (not value) if isinstance(value, bool) else 0.5})
 
 
 def test_per_run_length_must_match_batch():

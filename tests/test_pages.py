@@ -8,9 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 import descent_core as dc
 from descent_core import content
-from descent_ui.navigation import TOOLS
+from descent_ui.links import TOOLS, page_file
 from descent_ui.race_chart import is_animated
-from descent_ui.section import page_file
 
 TIMEOUT = 180
 APP = pathlib.Path(__file__).resolve().parents[1] / "app.py"
@@ -96,7 +95,7 @@ def test_family_table_comes_from_the_registry(app):
     assert all(frame["core idea"].str.len() > 10)
 
 
-@pytest.mark.parametrize("path", [t[0] for t in TOOLS])
+@pytest.mark.parametrize("path", [t.path for t in TOOLS])
 def test_tool_pages_render(app, path):
     at = visit(app, path)
     assert at.title or at.header or at.subheader

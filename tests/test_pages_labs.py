@@ -1,4 +1,4 @@
-"""The Labs page and the "look inside an optimizer" page, run on their own through Streamlit's AppTest."""
+"""The Labs page and the "look inside an optimizer" page, opened through the app frame with Streamlit's AppTest."""
 
 import json
 import pathlib
@@ -6,12 +6,13 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest import open_page
+
 from descent_core.labs import LABS
 from descent_ui.labs import ordered_labs, plot_chart
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-LABS_PAGE = str(ROOT / "pages" / "labs.py")
-INSIDE_PAGE = str(ROOT / "pages" / "inside.py")
+LABS_PAGE = "pages/labs.py"
+INSIDE_PAGE = "pages/inside.py"
 TIMEOUT = 120
 
 
@@ -21,8 +22,7 @@ def badges(at: AppTest) -> list[str]:
 
 @pytest.fixture(scope="module")
 def labs_page():
-    at = AppTest.from_file(LABS_PAGE, default_timeout=TIMEOUT)
-    at.run()
+    at = open_page(LABS_PAGE, TIMEOUT)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -58,8 +58,7 @@ def test_labs_page_groups_by_section(labs_page):
 
 
 def test_a_wrong_setting_turns_the_badge_red():
-    at = AppTest.from_file(LABS_PAGE, default_timeout=TIMEOUT)
-    at.run()
+    at = open_page(LABS_PAGE, TIMEOUT)
     at.slider(key="labs.lab.stability_map.edge_factor").set_value(1.0)
     at.button(key="FormSubmitter:labs.lab.stability_map.form-Run the lab").click()
     at.run()
@@ -77,8 +76,7 @@ def test_every_plot_becomes_a_valid_chart():
 
 
 def test_inside_page_renders_and_switches_optimizer():
-    at = AppTest.from_file(INSIDE_PAGE, default_timeout=TIMEOUT)
-    at.run()
+    at = open_page(INSIDE_PAGE, TIMEOUT)
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Look inside an optimizer"
     assert at.get("vega_lite_chart")

@@ -7,15 +7,16 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest import open_page
+
 from descent_core.expression import EXAMPLES
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-SURFACE_PAGE = str(ROOT / "pages" / "your_surface.py")
-NETWORK_PAGE = str(ROOT / "pages" / "network.py")
+SURFACE_PAGE = "pages/your_surface.py"
+NETWORK_PAGE = "pages/network.py"
 
 
 def surface_app() -> AppTest:
-    return AppTest.from_file(SURFACE_PAGE, default_timeout=60).run()
+    return open_page(SURFACE_PAGE, 60)
 
 
 def charts(at: AppTest) -> list:
@@ -95,7 +96,7 @@ def test_surface_page_loads_an_example_and_races_it():
 
 
 def test_network_page_renders_and_runs_a_small_race():
-    at = AppTest.from_file(NETWORK_PAGE, default_timeout=60).run()
+    at = open_page(NETWORK_PAGE, 60)
     assert not at.exception
     assert at.info and len(at.dataframe) == 1  # the learning-rate table is shown before any run
     at.multiselect[0].set_value(["sgd", "adam", "muon"])

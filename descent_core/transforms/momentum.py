@@ -1,0 +1,35 @@
+"""Momentum: the two accumulators the literature uses, torch's heavy ball and the plain velocity trace."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from ..hyper import Scalar
+from .base import Context, Transform, plus_scaled, trace
+
+
+class Buffer(NamedTuple):
+    b: Tensor
+
+
+def heavy_ball(momentum: Scalar, dampening: Scalar = 0.0, nesterov: bool = False) -> Transform:
+    """torch SGD momentum: b_1 = g, b_t = mu b + (1 - dampening) g; step along b, or g + mu b with Nesterov."""
+
+    def update(g: Tensor, state: Buffer, ctx: Context) -> tuple[Tensor, Buffer]:
+        b = g if ctx.t == 1 else trace(state.b, g, momentum, dampening)
+        return (plus_scaled(g, b, momentum) if nesterov else b), Buffer(b)  # Nesterov: g + mu b
+
+    return Transform(lambda theta: Buffer(torch.zeros_like(theta)), update)
+
+
+def momentum_trace(momentum: Scalar) -> Transform:
+    """v <- mu v + u, started at zero (LARS and RMSprop keep their velocity this way)."""
+
+    def update(u: Tensor, state: Buffer, ctx: Context) -> tuple[Tensor, Buffer]:
+        b = trace(state.b, u, momentum)
+        return b, Buffer(b)
+
+    return Transform(lambda theta: Buffer(torch.zeros_like(theta)), update)

@@ -33,10 +33,20 @@ LIMITS: dict[str, Rule] = {
     "eps": POSITIVE, "betas": UNIT_INTERVAL_OPEN, "alpha": UNIT_INTERVAL_OPEN, "rho": UNIT_INTERVAL_CLOSED,
     "lr_decay": NONNEGATIVE, "initial_accumulator_value": NONNEGATIVE, "momentum_decay": NONNEGATIVE,
     "trust_coefficient": POSITIVE,
+    # After Adam (the reference packages' names)
+    "beta2_decay": Rule("<= 0", lambda x: x <= 0.0), "warmup_steps": NONNEGATIVE, "r": NONNEGATIVE,
+    "weight_lr_power": NONNEGATIVE, "shampoo_beta": UNIT_INTERVAL_OPEN, "t_alpha_beta3": POSITIVE,
+    "beta3": UNIT_INTERVAL_OPEN, "d0": POSITIVE, "d_coef": POSITIVE, "growth_rate": POSITIVE,
 }
+# Hyperparameters whose default, +inf, means "no limit" (Prodigy's growth_rate); every other value must be finite.
+MAY_BE_INFINITE = frozenset({"growth_rate"})
+OPEN_UNIT_INTERVAL = Rule("in (0, 1)", lambda x: 0.0 < x < 1.0)  # schedule-free SGD's momentum
 # Hyperparameters that are flags or structure, never per-run arrays.
 STRUCTURAL = frozenset({"nesterov", "centered", "amsgrad", "decoupled_weight_decay", "ns_coefficients", "ns_steps",
-                        "adjust_lr_fn", "update_period"})
+                        "adjust_lr_fn", "update_period",
+                        "weight_decouple", "fixed_decay", "clip_lambda", "precondition_frequency", "precondition_1d",
+                        "correct_bias", "normalize_gradient", "decouple", "use_bias_correction", "safeguard_warmup",
+                        "slice_p"})
 # Hyperparameters that only ever meet tensors (added or multiplied, never in Python arithmetic): held as 0-dim
 # tensors, because torch wraps a Python number into a new tensor on every op, which doubles the cost of the tiny
 # ops a race is made of.
@@ -57,6 +67,7 @@ class OptimizerSpec:
     torch_class: str | None = None  # the torch.optim class whose semantics this matches, when torch has it
     exact_gradient: bool = False  # full-batch (GD): a race's mini-batch noise does not apply
     needs_curvature: bool = False  # the rule reads a Hessian diagonal (Sophia-H): races pass the surface's
+    evaluation_slot: str | None = None  # state slot holding the point to evaluate, when it is not theta (schedule-free: x)
     validate: Callable[[Mapping[str, Any]], None] | None = None  # checks that span several hyperparameters
 
     @functools.cached_property
@@ -120,6 +131,24 @@ def _sophia_structure(hp: Mapping[str, Any]) -> None:
         raise ValueError("Invalid update_period for sophia: must be >= 1")
 
 
+def _soap_structure(hp: Mapping[str, Any]) -> None:
+    if int(hp["precondition_frequency"]) < 1:
+        raise ValueError("Invalid precondition_frequency for soap: must be >= 1")
+
+
+def _adopt_structure(hp: Mapping[str, Any]) -> None:
+    if hp["clip_lambda"] is not None and not callable(hp["clip_lambda"]):
+        raise ValueError("Invalid clip_lambda for adopt: must be a function of the step, or None for no clipping")
+
+
+def _prodigy_structure(hp: Mapping[str, Any]) -> None:
+    if int(hp["slice_p"]) < 1:
+        raise ValueError("Invalid slice_p for prodigy: must be >= 1")
+
+
+AFTER_ADAM = "After Adam"  # the family of the 2024-2026 rules
+
+
 OPTIMIZERS: dict[str, OptimizerSpec] = {spec.id: spec for spec in [
     OptimizerSpec("gd", "Gradient descent", "Foundations", rules.sgd, 0.01, "Cauchy (1847); full-batch torch.optim.SGD",
                   fixed={"momentum": 0.0, "nesterov": False}, torch_class="SGD", exact_gradient=True),
@@ -151,6 +180,21 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {spec.id: spec for spec in [
     OptimizerSpec("shampoo", "Shampoo", "Frontier", rules.shampoo, 0.1, "Gupta, Koren & Singer (2018)"),
     OptimizerSpec("sophia", "Sophia", "Frontier", rules.sophia, 1e-4, "Liu et al. (2023)",
                   limits={"rho": POSITIVE}, needs_curvature=True, validate=_sophia_structure),
+    OptimizerSpec("adafactor", "Adafactor", AFTER_ADAM, rules.adafactor, 1e-2, "Shazeer & Stern (2018)",
+                  torch_class="Adafactor", limits={"eps": NONNEGATIVE, "d": Rule(">= 1", lambda x: x >= 1.0)}),
+    OptimizerSpec("sf_adamw", "Schedule-Free AdamW", AFTER_ADAM, rules.sf_adamw, 0.0025, "Defazio et al. (2024)",
+                  evaluation_slot="x"),
+    OptimizerSpec("sf_sgd", "Schedule-Free SGD", AFTER_ADAM, rules.sf_sgd, 1.0, "Defazio et al. (2024)",
+                  limits={"momentum": OPEN_UNIT_INTERVAL}, evaluation_slot="x"),
+    OptimizerSpec("soap", "SOAP", AFTER_ADAM, rules.soap, 3e-3, "Vyas et al. (2024)", validate=_soap_structure),
+    OptimizerSpec("adopt", "ADOPT", AFTER_ADAM, rules.adopt, 1e-3, "Taniguchi et al. (2024)",
+                  validate=_adopt_structure),
+    OptimizerSpec("ademamix", "AdEMAMix", AFTER_ADAM, rules.ademamix, 1e-3, "Pagliardini, Ablin & Grangier (2024)",
+                  limits={"alpha": NONNEGATIVE}),
+    OptimizerSpec("cautious_adamw", "Cautious AdamW", AFTER_ADAM, rules.cautious_adamw, 1e-3,
+                  "Liang et al. (2024)"),
+    OptimizerSpec("prodigy", "Prodigy", AFTER_ADAM, rules.prodigy, 1.0, "Mishchenko & Defazio (2024)",
+                  limits={"lr": POSITIVE}, validate=_prodigy_structure),
 ]}
 
 
@@ -178,11 +222,14 @@ def resolve_hparams(opt_id: str, overrides: Mapping[str, Any] | None = None) -> 
     for name, value in list(merged.items()):
         if name in STRUCTURAL:
             continue
-        if name == "betas":
-            merged[name] = _resolve_betas(opt_id, value, spec.limit("betas"))
+        default = spec.defaults.get(name)
+        if isinstance(default, tuple):
+            merged[name] = _resolve_tuple(opt_id, name, value, spec.limit(name), default)
             continue
+        if value is None and default is None:
+            continue  # an optional scalar left unset (SOAP's shampoo_beta, Prodigy's beta3)
         merged[name] = hyper.as_per_run(name, value)
-        hyper.check(name, merged[name], spec.limit(name), opt_id)
+        _check(name, merged[name], spec.limit(name), opt_id)
     if spec.validate is not None:
         try:
             spec.validate(merged)
@@ -191,13 +238,33 @@ def resolve_hparams(opt_id: str, overrides: Mapping[str, Any] | None = None) -> 
     return merged
 
 
-def _resolve_betas(opt_id: str, value: Any, rule: Rule) -> tuple:
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise ValueError(f"Invalid betas for {opt_id}: expected a pair (beta1, beta2), got {value!r}")
-    pair = tuple(hyper.as_per_run(f"beta parameter at index {i}", b) for i, b in enumerate(value))
-    for i, b in enumerate(pair):
-        hyper.check(f"beta parameter at index {i}", b, rule, opt_id)
-    return pair
+def _resolve_tuple(opt_id: str, name: str, value: Any, rule: Rule, default: tuple) -> tuple:
+    """A tuple hyperparameter (betas; Adafactor's eps pair): one per-run value per element, None where the
+    default element is None and the user left it so."""
+    if not isinstance(value, (tuple, list)) or len(value) != len(default):
+        if name == "betas" and len(default) == 2:
+            raise ValueError(f"Invalid betas for {opt_id}: expected a pair (beta1, beta2), got {value!r}")
+        raise ValueError(f"Invalid {name} for {opt_id}: expected {len(default)} values, got {value!r}")
+    resolved = []
+    for i, (element, default_element) in enumerate(zip(value, default)):
+        label = f"beta parameter at index {i}" if name == "betas" else f"{name} at index {i}"
+        if element is None and default_element is None:
+            resolved.append(None)
+            continue
+        element = hyper.as_per_run(label, element)
+        hyper.check(label, element, rule, opt_id)
+        resolved.append(element)
+    return tuple(resolved)
+
+
+def _check(name: str, value: float | Tensor, rule: Rule, opt_id: str) -> None:
+    """``hyper.check``, letting +inf through for the names where it means "no limit"."""
+    if name in MAY_BE_INFINITE:
+        value = value if isinstance(value, Tensor) else torch.tensor([value], dtype=torch.float64)
+        value = value[~torch.isposinf(value)]
+        if value.numel() == 0:
+            return
+    hyper.check(name, value, rule, opt_id)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -267,9 +334,18 @@ class Stepper:
         rule = state.rule
         t = state.t + 1
         lr = rule.lr if lr_scale == 1.0 else rule.lr * lr_scale
-        u, slots = rule.transform.update(grad, state.slots, Context(t, theta, lr, curvature))
+        u, slots = rule.transform.update(grad, state.slots, Context(t, theta, lr, curvature, grad))
         theta_next = theta + u if rule.transform.applies_lr else descend(theta, u, lr)
         return theta_next, StepperState(t, slots, rule)
+
+    def evaluation_point(self, theta: Tensor, state: StepperState) -> Tensor:
+        """The point a reader evaluates: theta for ordinary rules; for schedule-free rules, whose theta is y (where
+        the gradient is taken), the averaged point x kept in the state (``OptimizerSpec.evaluation_slot``).
+        Same shape as theta; before the first step x equals theta."""
+        slot = self.spec.evaluation_slot if self.spec is not None else None
+        if slot is None:
+            return theta
+        return find_slot(state.slots, slot)
 
     def __repr__(self) -> str:
         return f"Stepper({self.id!r}, {self.hparams!r})"
@@ -280,21 +356,37 @@ def descend(theta: Tensor, direction: Tensor, lr: float | Tensor) -> Tensor:
     return theta.add(direction, alpha=-lr) if isinstance(lr, float) else theta - lr * direction
 
 
+def find_slot(slots: Any, name: str) -> Tensor:
+    """The first buffer called ``name`` in a chain's state."""
+    if isinstance(slots, tuple) and hasattr(slots, "_fields") and name in slots._fields:
+        return getattr(slots, name)
+    if isinstance(slots, tuple):
+        for item in slots:
+            if isinstance(item, tuple):
+                try:
+                    return find_slot(item, name)
+                except KeyError:
+                    pass
+    raise KeyError(name)
+
+
 def _scalars(hparams: Mapping[str, Any]) -> list:
     values = []
     for name, value in hparams.items():
-        if name == "betas":
-            values.extend(value)
-        elif name not in STRUCTURAL:
+        if name in STRUCTURAL or value is None:
+            continue
+        if isinstance(value, tuple):
+            values.extend(v for v in value if v is not None)
+        else:
             values.append(value)
     return values
 
 
 def _bind_value(name: str, value: Any, theta: Tensor) -> Any:
-    if name in STRUCTURAL:
+    if name in STRUCTURAL or value is None:
         return value
-    if name == "betas":
-        return tuple(hyper.bind(b, theta) for b in value)
+    if isinstance(value, tuple):
+        return tuple(None if b is None else hyper.bind(b, theta) for b in value)
     if name in TENSOR_CONSTANTS and isinstance(value, float):
         return constant(value, theta)
     return hyper.bind(value, theta)

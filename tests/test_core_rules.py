@@ -189,16 +189,19 @@ def test_per_run_betas_sweep_in_one_call():
 # Registry and bad input.
 
 
-def test_registry_has_the_eighteen_ids_with_metadata():
+def test_registry_has_the_twenty_six_ids_with_metadata():
     assert list(dc.OPTIMIZERS) == ["gd", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
                                    "amsgrad", "adamw", "nadam", "radam", "lion", "lamb", "lars", "muon", "shampoo",
-                                   "sophia"]
+                                   "sophia", "adafactor", "sf_adamw", "sf_sgd", "soap", "adopt", "ademamix",
+                                   "cautious_adamw", "prodigy"]
     for spec in dc.OPTIMIZERS.values():
         assert spec.name and spec.family and spec.reference and "lr" in spec.defaults
     assert dc.OPTIMIZERS["adam"].state_slots == ("m", "v")
     assert dc.OPTIMIZERS["amsgrad"].state_slots == ("m", "v", "v_max")
     assert dc.OPTIMIZERS["sgd"].state_slots == ()
     assert dc.OPTIMIZERS["lion"].state_slots == ("m",)
+    assert dc.OPTIMIZERS["prodigy"].state_slots[:5] == ("m", "v", "s", "theta0", "d")
+    assert dc.OPTIMIZERS["sf_adamw"].state_slots[:3] == ("v", "z", "x")
 
 
 @pytest.mark.parametrize("call,message", [

@@ -10,3 +10,6 @@ from .diagonal import *  # noqa: F401,F403
 from .adam import *  # noqa: F401,F403
 from .frontier import *  # noqa: F401,F403
 from .matrix import *  # noqa: F401,F403
+from .schedule_free import *  # noqa: F401,F403
+from .factored import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403

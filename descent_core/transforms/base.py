@@ -18,6 +18,7 @@ implement, so an optimizer's update reads like its algorithm box.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable, NamedTuple
 
 import torch
@@ -27,12 +28,13 @@ from ..hyper import Scalar
 
 
 class Context(NamedTuple):
-    """What a transform may read besides the running update: the step count and the parameters."""
+    """What a transform may read besides the running update: the step count, the parameters, the raw gradient."""
 
     t: int  # 1-based step number
     theta: Tensor  # parameters before this step, (B, *param_shape)
     lr: Scalar  # learning rate in force at this step (after any schedule)
     curvature: Callable[[], Tensor] | Tensor | None  # Hessian diagonal, or a function computing it (Sophia)
+    grad: Tensor | None = None  # the gradient the stepper was handed, before any piece changed it (Cautious)
 
 
 class Transform(NamedTuple):
@@ -192,6 +194,39 @@ def add_decayed_weights(weight_decay: Scalar) -> Transform:
 def scale_by_learning_rate() -> Transform:
     """The signed step: u <- -lr * u. A chain containing it hands the stepper a finished step (``applies_lr``)."""
     return Transform(lambda theta: Empty(), lambda u, state, ctx: (-ctx.lr * u, state), applies_lr=True)
+
+
+def decay_weights(weight_decay: Scalar, *, scale_by_lr: bool = True, after_step: bool = False,
+                  first_step: int = 1) -> Transform:
+    """Decoupled weight decay for a chain that already holds the signed step (``applies_lr``):
+    u <- u - c * theta, with c = lr * wd, or c = wd alone (``scale_by_lr=False``: pytorch_optimizer's
+    ``fixed_decay``). ``after_step`` decays the parameters the step produced, theta + u, as SOAP does
+    (theta <- (theta + u)(1 - lr wd)); ``first_step`` is the first step that decays."""
+    if is_zero(weight_decay):
+        return IDENTITY
+
+    def update(u: Tensor, state: Empty, ctx: Context) -> tuple[Tensor, Empty]:
+        if ctx.t < first_step:
+            return u, state
+        rate = ctx.lr * weight_decay if scale_by_lr else weight_decay
+        return u - rate * (ctx.theta + u if after_step else ctx.theta), state
+
+    return Transform(lambda theta: Empty(), update, applies_lr=True)
+
+
+def per_run_mean(x: Tensor) -> Tensor:
+    """Mean of each run's whole parameter, shaped to broadcast: (B, 1, ..., 1)."""
+    return x.mean(dim=_PARAM_DIMS[x.ndim], keepdim=True)
+
+
+def per_run_sum(x: Tensor) -> Tensor:
+    """Sum over each run's whole parameter, shaped to broadcast: (B, 1, ..., 1)."""
+    return x.sum(dim=_PARAM_DIMS[x.ndim], keepdim=True)
+
+
+def per_run_rms(x: Tensor) -> Tensor:
+    """Root mean square of each run's whole parameter, ||x|| / sqrt(numel), shaped (B, 1, ..., 1)."""
+    return per_run_norm(x) / math.sqrt(x[0].numel())
 
 
 def scale_by_decay_schedule(lr_decay: Scalar) -> Transform:

@@ -1,4 +1,5 @@
-"""Matrix preconditioners: Shampoo's Kronecker-factored statistics and Muon's orthogonalised momentum."""
+"""Matrix preconditioners: Shampoo's Kronecker-factored statistics, SOAP's Adam in their eigenbasis, and Muon's
+orthogonalised momentum."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ..hyper import Scalar
-from .base import Context, Transform, ema, inverse_root, precise_dtype
+from .base import Context, Transform, ema, identity, inverse_root, per_run_rms, precise_dtype
 
 
 class ShampooState(NamedTuple):
@@ -103,3 +104,119 @@ def scale_by_muon(momentum: Scalar, nesterov: bool, ns_coefficients: tuple[float
         return (d if scale == 1.0 else d * scale), MuonBuffer(b)
 
     return Transform(lambda theta: MuonBuffer(torch.zeros_like(theta)), update)
+
+
+class SoapState(NamedTuple):
+    m: Tensor  # EMA of g, in the parameter's own basis
+    v: Tensor  # EMA of the squared gradient *in the eigenbasis*
+    left: Tensor | None  # (B, m, m): EMA of G G^T (a vector with precondition_1d: of g g^T); None: identity
+    right: Tensor | None  # (B, n, n): EMA of G^T G (matrices only)
+    q_left: Tensor | None  # eigenbasis of ``left``, columns by decreasing eigenvalue
+    q_right: Tensor | None
+
+
+def eigenbasis(matrix: Tensor) -> Tensor:
+    """Eigenvectors of batched symmetric matrices, columns ordered by decreasing eigenvalue (SOAP's first basis).
+    A run that already diverged gets the identity instead of stopping the others."""
+    shifted = matrix + 1e-30 * identity(matrix)
+    try:
+        _, vectors = torch.linalg.eigh(shifted)
+    except torch.linalg.LinAlgError:
+        finite = torch.isfinite(matrix).all(dim=-1, keepdim=True).all(dim=-2, keepdim=True)
+        _, vectors = torch.linalg.eigh(torch.where(finite, shifted, identity(matrix)))
+    return vectors.flip(-1)
+
+
+def refresh_eigenbasis(statistic: Tensor, basis: Tensor, v: Tensor, axis: int) -> tuple[Tensor, Tensor]:
+    """One step of power iteration from the old basis, re-orthogonalised by QR: Q <- qr(S Q P), with P sorting the
+    columns by the estimated eigenvalues diag(Q^T S Q), largest first; v's ``axis`` is permuted the same way.
+    The QR runs in float32 even for float64 parameters, as pytorch_optimizer's SOAP does."""
+    product = statistic @ basis
+    order = torch.argsort((basis * product).sum(dim=-2), dim=-1, descending=True)  # (B, n)
+    index_shape = [v.shape[0]] + [1] * (v.ndim - 1)
+    index_shape[axis] = order.shape[-1]
+    v = v.gather(axis, order.reshape(index_shape).expand_as(v))
+    power = product.gather(-1, order.unsqueeze(-2).expand_as(product))
+    q, _ = torch.linalg.qr(power.to(torch.float32))
+    return q.to(product.dtype), v
+
+
+def scale_by_soap(b1: Scalar, b2: Scalar, shampoo_beta: Scalar | None, eps: Scalar, precondition_frequency: int,
+                  precondition_1d: bool, correct_bias: bool, normalize_gradient: bool) -> Transform:
+    """SOAP (Vyas et al. 2024) = Adam run in the eigenbasis of Shampoo's preconditioner, as pytorch_optimizer 4.1.0
+    steps it.
+
+    Shampoo's statistics L, R (here EMAs with shampoo_beta, b2 by default, instead of sums) have eigenbases
+    Q_L, Q_R. SOAP rotates the gradient into them, G' = Q_L^T G Q_R, keeps Adam's second moment v there, and rotates
+    the normalised step back: d = Q_L (Q_L^T M Q_R / (sqrt(v) + eps)) Q_R^T, with M the EMA of G in the original
+    basis. The bases are refreshed every ``precondition_frequency`` steps by one power iteration and a QR, not by
+    an eigendecomposition. The first step only collects statistics (no move); step t then debiases with t - 1:
+    d *= sqrt(1 - b2^(t-1)) / (1 - b1^(t-1)) with eps added before that correction (``correct_bias``).
+
+    Layout: a 2-D point is a vector of shape (2,), as the reference sees it. A vector is not rotated unless
+    ``precondition_1d`` (the reference's default is False, so SOAP on a point is that delayed Adam); with it, L is
+    the 2 x 2 EMA of g g^T, the statistic of Shampoo's full-matrix form. A matrix (B, m, n) uses both sides.
+    """
+    sb = b2 if shampoo_beta is None else shampoo_beta
+
+    def matrix_scalar(x: Scalar) -> Scalar:  # a per-run (B, 1) or (B, 1, 1) value, shaped for (B, k, k)
+        return x.reshape(-1, 1, 1) if isinstance(x, Tensor) else x
+
+    keep = 1.0 - matrix_scalar(sb)
+
+    def init(theta: Tensor) -> SoapState:
+        if theta.ndim not in (2, 3):
+            raise ValueError(f"soap handles vector or matrix parameters, got shape {tuple(theta.shape[1:])}")
+        zeros = torch.zeros_like(theta)
+        batch = theta.shape[0]
+        square = lambda size: theta.new_zeros(batch, size, size)  # noqa: E731
+        if theta.ndim == 3:
+            return SoapState(zeros, zeros.clone(), square(theta.shape[1]), square(theta.shape[2]), None, None)
+        if precondition_1d:
+            return SoapState(zeros, zeros.clone(), square(theta.shape[1]), None, None, None)
+        return SoapState(zeros, zeros.clone(), None, None, None, None)
+
+    def statistics(g: Tensor, state: SoapState) -> tuple[Tensor | None, Tensor | None]:
+        if state.left is None:
+            return None, None
+        if g.ndim == 2:
+            return torch.lerp(state.left, g.unsqueeze(-1) * g.unsqueeze(-2), keep), None
+        return (torch.lerp(state.left, g @ g.transpose(-1, -2), keep),
+                torch.lerp(state.right, g.transpose(-1, -2) @ g, keep))
+
+    def rotate(x: Tensor, q_left: Tensor | None, q_right: Tensor | None) -> Tensor:  # into the eigenbasis
+        if q_left is None:
+            return x
+        if x.ndim == 2:
+            return (x.unsqueeze(-2) @ q_left).squeeze(-2)
+        return q_left.transpose(-1, -2) @ x @ q_right
+
+    def rotate_back(x: Tensor, q_left: Tensor | None, q_right: Tensor | None) -> Tensor:
+        if q_left is None:
+            return x
+        if x.ndim == 2:
+            return (q_left @ x.unsqueeze(-1)).squeeze(-1)
+        return q_left @ x @ q_right.transpose(-1, -2)
+
+    def update(g: Tensor, state: SoapState, ctx: Context) -> tuple[Tensor, SoapState]:
+        left, right = statistics(g, state)
+        if ctx.t == 1:  # statistics only, and the first bases from an eigendecomposition
+            q_left = None if left is None else eigenbasis(left)
+            q_right = None if right is None else eigenbasis(right)
+            return torch.zeros_like(g), SoapState(state.m, state.v, left, right, q_left, q_right)
+        q_left, q_right = state.q_left, state.q_right
+        m = ema(state.m, g, b1)
+        v = ema(state.v, rotate(g, q_left, q_right).square(), b2)
+        d = rotate_back(rotate(m, q_left, q_right) / (v.sqrt() + eps), q_left, q_right)
+        if normalize_gradient:
+            d = d / (per_run_rms(d) + eps)
+        if correct_bias:
+            s = ctx.t - 1
+            d = d * ((1.0 - b2**s) ** 0.5 / (1.0 - b1**s))
+        if left is not None and (ctx.t - 1) % precondition_frequency == 0:
+            q_left, v = refresh_eigenbasis(left, q_left, v, 1)
+            if right is not None:
+                q_right, v = refresh_eigenbasis(right, q_right, v, 2)
+        return d, SoapState(m, v, left, right, q_left, q_right)
+
+    return Transform(init, update)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..hyper import Scalar
-from .base import Context, Transform, plus_scaled, trace
+from .base import Context, Empty, Transform, constant, per_run_sum, plus_scaled, trace
 
 
 class Buffer(NamedTuple):
@@ -33,3 +33,17 @@ def momentum_trace(momentum: Scalar) -> Transform:
         return b, Buffer(b)
 
     return Transform(lambda theta: Buffer(torch.zeros_like(theta)), update)
+
+
+def cautious_mask() -> Transform:
+    """Cautious (Liang et al. 2024): keep only the coordinates where the update agrees in sign with the gradient,
+    and rescale so the step keeps its size: phi = 1[u * g > 0], u <- u * phi * n / (sum(phi) + 1), with n the
+    number of coordinates of the run's parameter (per run, like every norm here). Any momentum method can take it:
+    g is the raw gradient in ``ctx.grad``, whatever pieces came before."""
+
+    def update(u: Tensor, state: Empty, ctx: Context) -> tuple[Tensor, Empty]:
+        agrees = (u * ctx.grad > constant(0.0, u)).to(u.dtype)
+        scale = agrees[0].numel() / (per_run_sum(agrees) + constant(1.0, u))
+        return u * (agrees * scale), state
+
+    return Transform(lambda theta: Empty(), update)

@@ -10,7 +10,7 @@ Never imports Streamlit: the engine is usable from notebooks, tests and benchmar
 from .hyper import Rule
 from .landscapes import LANDSCAPES, Landscape, get_landscape, quadratic
 from .optimizers import OPTIMIZERS, OptimizerSpec, Stepper, StepperState, make_stepper, resolve_hparams
-from .limits import MAX_POINTS, MAX_STEPS
+from .limits import MAX_PARTICLES, MAX_POINTS, MAX_STEPS
 from .race import Race, clip_by_global_norm, default_device, race
 from . import schedules
 from .schedules import Schedule
@@ -18,6 +18,6 @@ from .schedules import Schedule
 __all__ = [
     "LANDSCAPES", "Landscape", "get_landscape", "quadratic",
     "OPTIMIZERS", "OptimizerSpec", "Stepper", "StepperState", "make_stepper", "resolve_hparams",
-    "MAX_POINTS", "MAX_STEPS", "Race", "race", "clip_by_global_norm", "default_device",
+    "MAX_PARTICLES", "MAX_POINTS", "MAX_STEPS", "Race", "race", "clip_by_global_norm", "default_device",
     "schedules", "Schedule", "Rule",
 ]

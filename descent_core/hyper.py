@@ -7,7 +7,6 @@ how a learning-rate sweep over thousands of runs becomes a single call.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -22,14 +21,14 @@ class Rule:
     """A constraint on one scalar hyperparameter, phrased the way the error message will read."""
 
     text: str
-    holds: Callable[[float], bool]
+    holds: Callable[[np.ndarray], np.ndarray]  # elementwise, so a million per-run values are checked at once
 
 
 NONNEGATIVE = Rule(">= 0", lambda x: x >= 0.0)
 POSITIVE = Rule("> 0", lambda x: x > 0.0)
-UNIT_INTERVAL_OPEN = Rule("in [0, 1)", lambda x: 0.0 <= x < 1.0)
-UNIT_INTERVAL_CLOSED = Rule("in [0, 1]", lambda x: 0.0 <= x <= 1.0)
-ANY_FINITE = Rule("finite", lambda x: True)
+UNIT_INTERVAL_OPEN = Rule("in [0, 1)", lambda x: (0.0 <= x) & (x < 1.0))
+UNIT_INTERVAL_CLOSED = Rule("in [0, 1]", lambda x: (0.0 <= x) & (x <= 1.0))
+ANY_FINITE = Rule("finite", lambda x: np.ones_like(x, dtype=bool))
 
 
 def as_per_run(name: str, value: Any) -> float | torch.Tensor:
@@ -49,10 +48,12 @@ def as_per_run(name: str, value: Any) -> float | torch.Tensor:
 
 def check(name: str, value: float | torch.Tensor, rule: Rule, where: str) -> None:
     """Raise ``ValueError`` naming the parameter when any of its values breaks ``rule``."""
-    values = [value] if isinstance(value, float) else value.tolist()
-    for x in values:
-        if not math.isfinite(x) or not rule.holds(x):
-            raise ValueError(f"Invalid {name} for {where}: {x} (must be {rule.text})")
+    values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    broken = ~np.isfinite(values)
+    broken[~broken] = ~rule.holds(values[~broken])
+    if broken.any():
+        x = float(values[np.argmax(broken)])
+        raise ValueError(f"Invalid {name} for {where}: {x} (must be {rule.text})")
 
 
 def batch_size_of(values: Sequence[float | torch.Tensor]) -> int | None:

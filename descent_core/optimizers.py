@@ -40,7 +40,7 @@ LIMITS: dict[str, Rule] = {
 }
 # Hyperparameters whose default, +inf, means "no limit" (Prodigy's growth_rate); every other value must be finite.
 MAY_BE_INFINITE = frozenset({"growth_rate"})
-OPEN_UNIT_INTERVAL = Rule("in (0, 1)", lambda x: 0.0 < x < 1.0)  # schedule-free SGD's momentum
+OPEN_UNIT_INTERVAL = Rule("in (0, 1)", lambda x: (0.0 < x) & (x < 1.0))  # schedule-free SGD's momentum
 # Hyperparameters that are flags or structure, never per-run arrays.
 STRUCTURAL = frozenset({"nesterov", "centered", "amsgrad", "decoupled_weight_decay", "ns_coefficients", "ns_steps",
                         "adjust_lr_fn", "update_period",

@@ -20,6 +20,8 @@ CALLOUT_KINDS = ("MODEL", "TRAP", "TRADEOFF", "RUN", "NOTE")
 REQUIRED_KEYS = ("id", "title", "order", "group", "summary", "optimizers", "landscapes", "deck", "references")
 GROUPS = ("Foundations", "Momentum", "Adaptive rates", "The Adam family", "Frontier", "Practice")
 
+# A quoted measurement, {{q:gd_best_rate=0.980198}}; the number may hold one level of braces: 2\times10^{-9}.
+QUOTE = re.compile(r"\{\{q:([a-z0-9_]+)=((?:[^{}]|\{[^{}]*\})+?)\}\}")
 _MARKER = re.compile(r"^\{\{\s*(figure|lab)\s*:\s*([a-z0-9_]+)\s*\}\}\s*$")
 _CALLOUT_HEAD = re.compile(r"^>\s*\[!([A-Z]+)\]\s*(.*)$")
 _FAMILY_BULLET = re.compile(r"^- \*\*([a-z]+)\*\* — core idea: (.+?); use it when: (.+)$")
@@ -45,7 +47,7 @@ class Section:
     landscapes: tuple[str, ...]
     deck: str
     references: tuple[str, ...]
-    body: str
+    body: str  # as the reader sees it: quote markers replaced by their numbers
     path: pathlib.Path
     blocks: tuple[Block, ...] = field(default=())
 
@@ -68,6 +70,16 @@ class Section:
         return [b.name for b in self.blocks if b.kind == "lab"]
 
 
+def quotes(text: str) -> list[tuple[str, str]]:
+    """Every quoted measurement in ``text``: (quantity id, the number as written)."""
+    return QUOTE.findall(text)
+
+
+def unquote(text: str) -> str:
+    """The text a reader sees: each quote marker replaced by the number it quotes."""
+    return QUOTE.sub(lambda m: m.group(2), text)
+
+
 def strip_order(name: str) -> str:
     """A file name without its two-digit ordering prefix: "01-gradient-descent" -> "gradient-descent"."""
     return re.sub(r"^\d+[-_]", "", name)
@@ -86,10 +98,11 @@ def split_front_matter(text: str, source: str = "") -> tuple[dict, str]:
 
 
 def parse_blocks(body: str) -> tuple[Block, ...]:
-    """Split a body into Markdown, callout and marker blocks (fenced code is never split)."""
+    """Split a body into Markdown, callout and marker blocks (fenced code is never split); quote markers become
+    the numbers they quote."""
     blocks: list[Block] = []
     buffer: list[str] = []
-    lines = body.splitlines()
+    lines = unquote(body).splitlines()
     i, in_fence = 0, False
 
     def flush():
@@ -132,7 +145,7 @@ def load_section(path: pathlib.Path) -> Section:
         id=str(meta["id"]), title=str(meta["title"]), order=int(meta["order"]), group=str(meta["group"]),
         summary=str(meta["summary"]), optimizers=tuple(meta["optimizers"] or ()),
         landscapes=tuple(meta["landscapes"] or ()), deck=str(meta["deck"]),
-        references=tuple(meta["references"] or ()), body=body, path=path, blocks=parse_blocks(body),
+        references=tuple(meta["references"] or ()), body=unquote(body), path=path, blocks=parse_blocks(body),
     )
 
 

@@ -87,13 +87,13 @@ def formulas(text: str, where: str) -> list[dict]:
 def all_formulas() -> list[dict]:
     items = []
     for path in sorted((ROOT / "content").glob("*.md")):
-        items += formulas(path.read_text(encoding="utf-8"), path.name)
+        items += formulas(content.unquote(path.read_text(encoding="utf-8")), path.name)
     for path in sorted((ROOT / "content" / "decks").glob("*.yaml")):
         for card in yaml.safe_load(path.read_text(encoding="utf-8")).get("cards", []):
             fields = [card.get("prompt", ""), card.get("answer", "")] + list(card.get("key_points", []) or [])
             fields += [str(o) for o in card.get("options", []) or []]
             for text in fields:
-                items += formulas(str(text), f"{path.name}:{card.get('id')}")
+                items += formulas(content.unquote(str(text)), f"{path.name}:{card.get('id')}")
     return items
 
 
@@ -120,17 +120,38 @@ def test_no_text_is_shared_with_the_reference_guide():
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Code samples: every ```python block of a section runs (blocks of one file run in order, in one interpreter).
+# Code samples: every ```python block of a section runs (blocks of one file run in order, in one namespace). All
+# files run in one interpreter, each in a fresh namespace with torch seeded the same way, so torch is imported once.
 
 _PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 FILES_WITH_CODE = [p for p in sorted((ROOT / "content").glob("*.md")) if _PYTHON_BLOCK.search(p.read_text())]
+_RUNNER = """
+import json, sys, traceback
+import torch
+results = {}
+for name, script in json.load(sys.stdin).items():
+    torch.manual_seed(0)
+    try:
+        exec(compile(script, name, "exec"), {"__name__": "__main__"})
+        results[name] = None
+    except BaseException:
+        results[name] = traceback.format_exc()[-2000:]
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def sample_results(tmp_path_factory) -> dict[str, str | None]:
+    scripts = {}
+    for path in FILES_WITH_CODE:
+        blocks = _PYTHON_BLOCK.findall(path.read_text(encoding="utf-8"))
+        scripts[path.stem] = "\n\n".join(f"# --- block {i + 1}\n{block}" for i, block in enumerate(blocks))
+    result = subprocess.run([sys.executable, "-c", _RUNNER], input=json.dumps(scripts), capture_output=True,
+                            text=True, timeout=600, cwd=tmp_path_factory.mktemp("samples"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("path", FILES_WITH_CODE, ids=[p.stem for p in FILES_WITH_CODE])
-def test_code_samples_run(path, tmp_path):
-    blocks = _PYTHON_BLOCK.findall(path.read_text(encoding="utf-8"))
-    script = "\n\n".join(f"# --- block {i + 1}\n{block}" for i, block in enumerate(blocks))
-    (tmp_path / "samples.py").write_text("import torch\ntorch.manual_seed(0)\n" + script)
-    result = subprocess.run([sys.executable, str(tmp_path / "samples.py")], capture_output=True, text=True,
-                            timeout=300, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_code_samples_run(path, sample_results):
+    assert sample_results[path.stem] is None, sample_results[path.stem]

@@ -50,6 +50,7 @@ class Section:
     body: str  # as the reader sees it: quote markers replaced by their numbers
     path: pathlib.Path
     blocks: tuple[Block, ...] = field(default=())
+    extra: dict = field(default_factory=dict)  # front-matter keys beyond the required ones (e.g. a race's claims)
 
     @property
     def slug(self) -> str:
@@ -146,6 +147,7 @@ def load_section(path: pathlib.Path) -> Section:
         summary=str(meta["summary"]), optimizers=tuple(meta["optimizers"] or ()),
         landscapes=tuple(meta["landscapes"] or ()), deck=str(meta["deck"]),
         references=tuple(meta["references"] or ()), body=unquote(body), path=path, blocks=parse_blocks(body),
+        extra={k: v for k, v in meta.items() if k not in REQUIRED_KEYS},
     )
 
 

@@ -79,3 +79,13 @@ def linear_warmup(k: np.ndarray, start_factor: float, warmup_steps: int) -> np.n
 
 def cosine(k: np.ndarray, period: int, min_factor: float) -> np.ndarray:
     return min_factor + (1.0 - min_factor) * (1.0 + np.cos(math.pi * k / period)) / 2.0
+
+
+def offered(kind: str, steps: int) -> Schedule:
+    """The schedule the app's figures and races offer under ``kind`` for a race of ``steps``: warmup over the first
+    sixth, or halving every quarter."""
+    if kind in ("warmup", "warmup_cosine"):
+        return Schedule(kind, warmup_steps=max(1, steps // 6), start_factor=0.01)
+    if kind == "step":
+        return Schedule("step", step_size=max(1, steps // 4), gamma=0.5)
+    return Schedule(kind)

@@ -220,21 +220,11 @@ def settings_for(figure: Figure, values: dict[str, Any]) -> dict[str, Any]:
 @st.cache_data(max_entries=256, show_spinner=False)
 def figure_payload(settings_json: str, speed: float, show_loss: bool) -> dict[str, Any]:
     settings = json.loads(settings_json)
-    schedule = schedule_for(settings["schedule"], settings["steps"])
+    schedule = dc.schedules.offered(settings["schedule"], settings["steps"])
     race = dc.race(settings["landscape"], settings["optimizers"], steps=settings["steps"],
                    starts=[settings["start"]], hparams=settings["hparams"], noise=settings["noise"], seed=0,
                    schedule=schedule, device=RACE_DEVICE)
     return race_view.payload(race, width=520, speed=speed, show_loss=show_loss)
-
-
-def schedule_for(kind: str, steps: int) -> dc.Schedule:
-    """The schedule a figure or the grand race offers under ``kind``: warmup over the first sixth, or halving
-    every quarter."""
-    if kind in ("warmup", "warmup_cosine"):
-        return dc.Schedule(kind, warmup_steps=max(1, steps // 6), start_factor=0.01)
-    if kind == "step":
-        return dc.Schedule("step", step_size=max(1, steps // 4), gamma=0.5)
-    return dc.Schedule(kind)
 
 
 def render_figure(figure_id: str, key_prefix: str = "") -> None:

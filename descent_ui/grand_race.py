@@ -17,7 +17,6 @@ import descent_core as dc
 from descent_core import content
 
 from . import race_view
-from .figures import schedule_for
 from .section import render_body
 from .state import RACE_DEVICE, sidebar_speed
 
@@ -25,20 +24,6 @@ STEP_CHOICES = (100, 200, 300, 500, 800, 1000)
 SCHEDULES = ("constant", "warmup", "cosine", "warmup_cosine", "step")
 NOISE_RANGE = (0.0, 10.0)
 CLIP_RANGE = (0.1, 100.0)
-CLAIMS = {
-    "ravine": "On the axis-aligned ravine the adaptive methods drive nearly straight down while plain SGD zig-zags.",
-    "rotated_ravine": "Rotated 45°, the ravine no longer favours per-coordinate methods: rotation-invariant ones "
-                      "(GD, momentum, Shampoo, Muon) keep their shape, diagonal ones lose their straight line.",
-    "saddle": "At the saddle, methods that amplify tiny gradients (the adaptive family) or build speed (momentum) "
-              "escape first; AdaDelta's cautious start shows.",
-    "beale": "Beale's plateau and curved canyon punish methods without per-coordinate scaling; Adam and friends "
-             "reach (3, 0.5).",
-    "rosenbrock": "Rosenbrock's valley is easy to find and hard to follow: watch who oscillates across it and who "
-                  "slides along it to (1, 1).",
-    "himmelblau": "From near the central maximum, different optimizers fall into different ones of the four minima.",
-    "rastrigin": "On an egg-crate of local minima, where an optimizer ends up depends on its step size and "
-                 "momentum more than on its cleverness.",
-}
 
 
 @dataclass
@@ -124,7 +109,7 @@ def _float(text: str) -> float | None:
 def race_payload(settings_json: str, speed: float) -> dict:
     s = json.loads(settings_json)
     race = dc.race(s["landscape"], s["optimizers"], steps=s["steps"], noise=s["noise"], seed=s["seed"],
-                   schedule=schedule_for(s["schedule"], s["steps"]), clip=s["clip"], device=RACE_DEVICE)
+                   schedule=dc.schedules.offered(s["schedule"], s["steps"]), clip=s["clip"], device=RACE_DEVICE)
     return race_view.payload(race, width=500, speed=speed, show_loss=True)
 
 
@@ -155,7 +140,7 @@ def render_grand_race() -> None:
         st.info("Pick at least one optimizer to race.")
         return
     view = race_payload(json.dumps(asdict(settings), sort_keys=True), sidebar_speed())
-    race_view.show(view, claim=CLAIMS[settings.landscape], key=f"{KEY}chart")
+    race_view.show(view, claim=section.extra["claims"][settings.landscape], key=f"{KEY}chart")
     st.caption("Link to this race: copy the address bar — every setting above is in it.")
     with st.expander("How to read the race", expanded=False):
         render_body(section)

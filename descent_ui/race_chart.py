@@ -12,6 +12,7 @@ coordinates as float32, thinned to at most ``MAX_ROWS`` rows so a chart stays we
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -99,20 +100,31 @@ def race_frames(race: dc.Race, series: list[Series]) -> tuple[pd.DataFrame, pd.D
     return trajectory, diverged, stride
 
 
-_IMAGES: dict[tuple, str] = {}
-
-
 def surface_image(landscape: dc.Landscape, resolution: int = 200) -> str:
     """The loss surface as a PNG data URL, coloured by log(loss - min) (or loss), row 0 = top (y max).
 
     Cached by what defines the picture; a user's own surface carries its formula text in ``formula``.
     """
-    key = (landscape.id, landscape.name, landscape.formula, landscape.bounds, landscape.log_scale, resolution)
-    if key not in _IMAGES:
-        if len(_IMAGES) > 64:
-            _IMAGES.clear()
-        _IMAGES[key] = _render_surface(landscape, resolution)
-    return _IMAGES[key]
+    return _cached_surface(_Picture(landscape, resolution))
+
+
+class _Picture:
+    """A landscape as a cache key: equal when what defines its picture is equal (the functions are not compared)."""
+
+    def __init__(self, landscape: dc.Landscape, resolution: int):
+        self.landscape, self.resolution = landscape, resolution
+        self.key = (landscape.id, landscape.name, landscape.formula, landscape.bounds, landscape.log_scale, resolution)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Picture) and self.key == other.key
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_surface(picture: _Picture) -> str:
+    return _render_surface(picture.landscape, picture.resolution)
 
 
 def _render_surface(landscape: dc.Landscape, resolution: int) -> str:

@@ -58,7 +58,7 @@ def render_code(section: content.Section) -> None:
             seen.add(rule.__name__)
             st.markdown(f"**{dc.OPTIMIZERS[opt].name}** · `{rule.__module__}.{rule.__name__}`")
             st.code(inspect.getsource(rule), language="python")
-        st.caption("Each piece (ema, trace, debias, scale_by_…) lives in `descent_core/transforms.py`; "
+        st.caption("Each piece (ema, trace, debias, scale_by_…) lives in `descent_core/transforms/`; "
                    "every torch-backed rule is tested against `torch.optim` in float64.")
 
 

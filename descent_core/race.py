@@ -80,9 +80,12 @@ class Race:
         return self.losses[..., -1]
 
     def steps_to_tolerance(self, tolerance: float) -> np.ndarray:
-        """First recorded step whose loss is within ``tolerance`` of the landscape's minimum value, -1 if never."""
+        """The recorded step from which the loss stays within ``tolerance`` of the landscape's minimum value to the
+        end of the race, -1 if it never settles there. (A run that touches the tolerance and leaves again, as a
+        sign method circling the minimum does, has not reached it: so this agrees with a ranking by final loss.)"""
         close = (self.losses - self.landscape.minimum_value <= tolerance) & (self.diverged_at[..., None] < 0)
-        return np.where(close.any(-1), self.recorded[close.argmax(-1)], -1)
+        stays = np.flip(np.logical_and.accumulate(np.flip(close, -1), -1), -1)  # close from here to the end
+        return np.where(stays[..., -1], self.recorded[stays.argmax(-1)], -1)
 
     def effective_step(self) -> np.ndarray:
         """Per-coordinate effective learning rate |delta theta| / |g| of every update: (n_opt, B, steps, 2)."""

@@ -215,3 +215,13 @@ def test_a_run_that_turns_nan_is_frozen_and_spares_its_batch(opt):
     assert race.diverged_at[0, 1] > 0
     assert np.isfinite(race.paths).all() and np.isfinite(race.losses).all()
     assert race.losses[0, 0, -1] < race.losses[0, 0, 0]
+
+
+def test_steps_to_tolerance_means_settled_so_it_agrees_with_the_final_loss():
+    race = dc.race("ravine", ["gd", "lion"], steps=150, hparams={"lion": {"lr": 0.1}})
+    reached = race.steps_to_tolerance(1e-3)
+    touched = (race.losses <= 1e-3).any(-1)
+    assert touched[1, 0] and race.final_loss()[1, 0] > 1e-3, "the case: Lion touches the tolerance, then leaves"
+    assert reached[1, 0] == -1
+    k = reached[0, 0]
+    assert k > 0 and (race.losses[0, 0, k:] <= 1e-3).all() and race.losses[0, 0, k - 1] > 1e-3

@@ -18,7 +18,7 @@ import yaml
 CONTENT_DIR = pathlib.Path(__file__).resolve().parent.parent / "content"
 CALLOUT_KINDS = ("MODEL", "TRAP", "TRADEOFF", "RUN", "NOTE")
 REQUIRED_KEYS = ("id", "title", "order", "group", "summary", "optimizers", "landscapes", "deck", "references")
-GROUPS = ("Foundations", "Momentum", "Adaptive rates", "The Adam family", "Frontier", "Practice")
+GROUPS = ("Foundations", "Momentum", "Adaptive rates", "The Adam family", "Frontier", "After Adam", "Practice")
 
 # A quoted measurement, {{q:gd_best_rate=0.980198}}; the number may hold one level of braces: 2\times10^{-9}.
 QUOTE = re.compile(r"\{\{q:([a-z0-9_]+)=((?:[^{}]|\{[^{}]*\})+?)\}\}")

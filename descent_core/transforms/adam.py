@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ..hyper import Scalar
-from .base import Context, Transform, constant, debias, ema
+from .base import Context, Transform, debias, ema, plus_scaled
 
 
 class Moments(NamedTuple):
@@ -39,9 +39,10 @@ def scale_by_adam(b1: Scalar, b2: Scalar, eps: Scalar, amsgrad: bool = False,
         m = ema(state.m, g, b1)
         v = ema(state.v, g * g, b2)
         v_max = torch.maximum(state.v_max, v) if amsgrad else None
+        if eps_before_correction:  # one factor sqrt(1 - b2^t) / (1 - b1^t) on m
+            correction = (1.0 - b2**ctx.t) ** 0.5 / (1.0 - b1**ctx.t)
+            return m * correction / ((v_max if amsgrad else v).sqrt() + eps), Moments(m, v, v_max)
         m_hat = debias(m, b1, ctx.t)
-        if eps_before_correction:
-            return m_hat * (1.0 - b2**ctx.t) ** 0.5 / ((v_max if amsgrad else v).sqrt() + eps), Moments(m, v, v_max)
         v_hat = debias(v_max if amsgrad else v, b2, ctx.t)
         return m_hat / (v_hat.sqrt() + eps), Moments(m, v, v_max)
 
@@ -230,7 +231,7 @@ def scale_by_ademamix(b1: Scalar, b2: Scalar, b3: Scalar, alpha: Scalar, t_alpha
         m = ema(state.m, g, b1)
         v = ema(state.v, g * g, b2)
         m_slow = ema(state.m_slow, g, b3_t)
-        d = (debias(m, b1, ctx.t) + alpha_t * m_slow) / (debias(v, b2, ctx.t).sqrt() + eps)
+        d = plus_scaled(debias(m, b1, ctx.t), m_slow, alpha_t) / (debias(v, b2, ctx.t).sqrt() + eps)
         return d, AdemamixState(m, v, m_slow)
 
     return Transform(init, update)

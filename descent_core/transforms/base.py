@@ -204,12 +204,14 @@ def decay_weights(weight_decay: Scalar, *, scale_by_lr: bool = True, after_step:
     (theta <- (theta + u)(1 - lr wd)); ``first_step`` is the first step that decays."""
     if is_zero(weight_decay):
         return IDENTITY
+    if isinstance(weight_decay, Tensor) and weight_decay.ndim == 0:
+        weight_decay = weight_decay.item()  # a number: the rate below is then plain arithmetic and one fused op
 
     def update(u: Tensor, state: Empty, ctx: Context) -> tuple[Tensor, Empty]:
         if ctx.t < first_step:
             return u, state
         rate = ctx.lr * weight_decay if scale_by_lr else weight_decay
-        return u - rate * (ctx.theta + u if after_step else ctx.theta), state
+        return plus_scaled(u, ctx.theta + u if after_step else ctx.theta, -rate), state
 
     return Transform(lambda theta: Empty(), update, applies_lr=True)
 

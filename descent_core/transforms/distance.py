@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ..hyper import Scalar
-from .base import Context, Transform, is_zero, per_run_sum
+from .base import _PARAM_DIMS, Context, Transform, ema, is_zero, per_run_sum, plus_scaled
 
 
 class ProdigyState(NamedTuple):
@@ -67,24 +67,29 @@ def scale_by_prodigy(b1: Scalar, b2: Scalar, beta3: Scalar | None, eps: Scalar, 
     def update(g: Tensor, state: ProdigyState, ctx: Context) -> tuple[Tensor, ProdigyState]:
         d = state.d
         bc = (1.0 - b2**ctx.t) ** 0.5 / (1.0 - b1**ctx.t) if use_bias_correction else 1.0
-        dlr = d * (ctx.lr * bc)
-        weight = (d / d0) * dlr
+        weight = d * d * (ctx.lr * bc / d0)  # (d / d0) dlr
         g_slice = sliced(g)
         progress = per_run_sum(g_slice * (state.theta0 - sliced(ctx.theta)))
-        s = b3 * state.s + ((d / d0) * d if safeguard_warmup else weight).reshape(-1, *[1] * (g_slice.ndim - 1)) * g_slice
+        s_weight = (d * d / d0) if safeguard_warmup else weight
         if slice_p != 1:
-            progress = progress.reshape(d.shape)
-        numerator = b3 * state.d_numerator + weight * progress
-        m = b1 * state.m + ((1.0 - b1) * d) * g
-        v = b2 * state.v + ((1.0 - b2) * d * d) * (g * g)
-        denominator = per_run_sum(s.abs())
+            progress, s_weight = progress.reshape(d.shape), s_weight.reshape(-1, 1)
+        s = plus_scaled(s_weight * g_slice, state.s, b3)
+        numerator = plus_scaled(weight * progress, state.d_numerator, b3)
+        dg = d * g
+        m = ema(state.m, dg, b1)  # b1 m + (1 - b1) d g
+        v = ema(state.v, dg * dg, b2)  # b2 v + (1 - b2) d^2 g^2
+        denominator = torch.linalg.vector_norm(s, ord=1, dim=_PARAM_DIMS[s.ndim], keepdim=True)
         d_hat = d_coef * numerator / denominator.reshape(d.shape)  # NaN for a run without any gradient yet
-        d_new = torch.where(d == d0, torch.fmax(d, d_hat), d)
-        d_max = torch.fmax(state.d_max, d_hat)
-        d_new = torch.fmin(d_max, d_new * growth_rate)
-        direction = momentum_numerator(m, g, d_new, b1) / (v.sqrt() + d_new * eps)
+        d_max = torch.fmax(state.d_max, d_hat)  # fmax: a NaN d_hat leaves d_max as it was
+        if isinstance(growth_rate, float) and growth_rate == float("inf"):
+            d_new = d_max  # min(d_max, inf * d): the default, without the lines below
+        else:
+            d_new = torch.where(d == d0, torch.fmax(d, d_hat), d)
+            d_new = torch.fmin(d_max, d_new * growth_rate)
+        direction = momentum_numerator(m, g, d_new, b1) / torch.addcmul(v.sqrt(), d_new, eps)
         if decays:
             direction = direction + weight_decay * ctx.theta
-        return (d * bc) * direction, ProdigyState(m, v, s, state.theta0, d_new, d_max, numerator)
+        return (d * bc if use_bias_correction else d) * direction, ProdigyState(m, v, s, state.theta0, d_new, d_max,
+                                                                               numerator)
 
     return Transform(init, update)

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from ..hyper import Scalar
-from .base import Context, Empty, Transform, per_run_rms
+from .base import Context, Empty, Transform, per_run_norm
 
 
 class FactoredMoments(NamedTuple):
@@ -58,8 +58,8 @@ def scale_by_factored_rms(beta2_decay: Scalar, eps1: Scalar | None) -> Transform
 def clip_by_block_rms(d: Scalar) -> Transform:
     """Update clipping: u <- u / max(1, RMS(u) / d), per run, so no step is larger than d in RMS."""
 
-    def update(u: Tensor, state, ctx: Context):
-        return u / torch.clamp(per_run_rms(u) / d, min=1.0), state
+    def update(u: Tensor, state: Empty, ctx: Context) -> tuple[Tensor, Empty]:
+        return u / torch.clamp(per_run_norm(u) * (1.0 / (math.sqrt(u[0].numel()) * d)), min=1.0), state
 
     return Transform(lambda theta: Empty(), update)
 
@@ -68,10 +68,11 @@ def scale_by_relative_step(eps2: Scalar) -> Transform:
     """The signed step with a relative step size: u <- -max(eps2, RMS(theta)) * min(lr, 1/sqrt(t)) * u.
     The learning rate is a cap on the 1/sqrt(t) decay, not a factor, so the chain holds it (``applies_lr``)."""
 
-    def update(u: Tensor, state, ctx: Context):
-        lr = ctx.lr
+    def update(u: Tensor, state: Empty, ctx: Context) -> tuple[Tensor, Empty]:
+        lr, root_n = ctx.lr, math.sqrt(ctx.theta[0].numel())
         rho = torch.clamp(lr, max=1.0 / math.sqrt(ctx.t)) if isinstance(lr, Tensor) else min(lr, 1.0 / math.sqrt(ctx.t))
-        alpha = torch.clamp(per_run_rms(ctx.theta), min=eps2) * rho
-        return -alpha * u, state
+        # max(eps2, ||theta|| / sqrt(n)) rho = max(eps2 sqrt(n), ||theta||) rho / sqrt(n)
+        alpha = torch.clamp(per_run_norm(ctx.theta), min=eps2 * root_n) * (-rho / root_n)
+        return alpha * u, state
 
     return Transform(lambda theta: Empty(), update, applies_lr=True)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..hyper import Scalar
-from .base import Context, Empty, Transform, constant, per_run_sum, plus_scaled, trace
+from .base import Context, Empty, Transform, constant, plus_scaled, trace
 
 
 class Buffer(NamedTuple):
@@ -42,8 +42,8 @@ def cautious_mask() -> Transform:
     g is the raw gradient in ``ctx.grad``, whatever pieces came before."""
 
     def update(u: Tensor, state: Empty, ctx: Context) -> tuple[Tensor, Empty]:
-        agrees = (u * ctx.grad > constant(0.0, u)).to(u.dtype)
-        scale = agrees[0].numel() / (per_run_sum(agrees) + constant(1.0, u))
-        return u * (agrees * scale), state
+        agrees = u * ctx.grad > constant(0.0, u)
+        kept = agrees.sum(dim=tuple(range(1, u.ndim)), keepdim=True, dtype=u.dtype)
+        return u * agrees * (agrees[0].numel() / (kept + 1.0)), state
 
     return Transform(lambda theta: Empty(), update)

@@ -5,7 +5,7 @@ A setting's score is the mean over steps of log10(loss - f_min): getting low ear
 The chosen rate is the best one whose two larger neighbours on the grid also behave, so float32 rounding or
 another start cannot tip it over the edge of stability. Other hyperparameters stay at their defaults, except that
 Muon's and Sophia's default weight decay (0.1) is set to 0: decay pulls towards the origin, where a surface's
-minimum rarely is.
+minimum rarely is; SOAP rotates its 2-D point (``precondition_1d``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ from .race import Race, race
 
 LR_RANGE = {"adadelta": (0.05, 200.0), "lars": (0.05, 500.0)}  # rules whose natural lr is far above 1
 DEFAULT_LR_RANGE = (1e-5, 10.0)
-FIXED_HPARAMS = {"muon": {"weight_decay": 0.0}, "sophia": {"weight_decay": 0.0}}
+FIXED_HPARAMS = {
+    "muon": {"weight_decay": 0.0}, "sophia": {"weight_decay": 0.0},
+    # SOAP leaves a vector unrotated unless asked (pytorch_optimizer's default, precondition_1d=False), which on a
+    # 2-D point would make it a delayed Adam; the races on the surfaces show its eigenbasis of the 2 x 2 statistic.
+    "soap": {"precondition_1d": True},
+}
 
 
 def lr_grid(opt_id: str, points: int) -> np.ndarray:

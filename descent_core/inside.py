@@ -94,9 +94,12 @@ def step_view(race: Race, k: int, opt: str | None = None, run: int = 0) -> StepV
     slots = {name: np.asarray(values[run, k - 1]) for name, values in race.states.get(opt, {}).items()}
     trust = slots.pop("trust_ratio", None)
     left = slots.get("left")
-    preconditioner = preconditioner_of(left) if left is not None and left.shape == (2, 2) else None
+    # Shampoo preconditions with left^(-1/2); SOAP keeps a statistic of the same name but steps in its eigenbasis
+    # (the q_left slot), so its step is not left^(-1/2) g and no such matrix is shown for it.
+    shampoo_like = left is not None and left.shape == (2, 2) and "q_left" not in slots
+    preconditioner = preconditioner_of(left) if shampoo_like else None
     return StepView(
-        optimizer=opt, step=k, point=race.paths[i, run, k - 1].copy(), next_point=race.paths[i, run, k].copy(),
+        optimizer=opt, step=k, point=race.stepped_paths[i, run, k - 1].copy(), next_point=race.stepped_paths[i, run, k].copy(),
         grad=race.grads[i, run, k - 1].copy(), lr=float(race.lr[i, run, k - 1]), slots=slots,
         effective=race.effective_step()[i, run, k - 1],
         trust_ratio=None if trust is None else float(trust.ravel()[0]), preconditioner=preconditioner,

@@ -58,6 +58,10 @@ class Race:
     base_lr: np.ndarray  # (n_opt, B): each run's learning rate before any schedule
     lr_factors: np.ndarray  # (steps,): the schedule's factor on the learning rate at each update
     states: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # opt -> slot -> (B, steps, ...)
+    # Where the gradients were taken, when that is not the point a reader evaluates (schedule-free rules step y and
+    # answer with the average x: ``paths``/``losses`` then hold x, these hold y). None when they are the same.
+    gradient_paths: np.ndarray | None = None
+    gradient_losses: np.ndarray | None = None
     noise: float = 0.0
     seed: int = 0
     schedule: Schedule | None = None
@@ -70,6 +74,12 @@ class Race:
     @property
     def every_step(self) -> bool:
         return len(self.recorded) == self.steps + 1
+
+    @property
+    def stepped_paths(self) -> np.ndarray:
+        """Where each update took its gradient and moved from: ``gradient_paths`` for schedule-free rules, else
+        ``paths``."""
+        return self.paths if self.gradient_paths is None else self.gradient_paths
 
     @property
     def lr(self) -> np.ndarray:
@@ -91,7 +101,7 @@ class Race:
         """Per-coordinate effective learning rate |delta theta| / |g| of every update: (n_opt, B, steps, 2)."""
         if self.grads is None:
             raise ValueError("effective_step needs every step recorded (race(..., record=1))")
-        delta = np.abs(np.diff(self.paths, axis=2))
+        delta = np.abs(np.diff(self.stepped_paths, axis=2))
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(np.abs(self.grads) > 0, delta / np.abs(self.grads), np.nan)
 
@@ -169,6 +179,12 @@ def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, s
     needs_curvature = [stepper.spec.needs_curvature for stepper in steppers]
     recorder = _Recorder(surface, recorded, n_opt * runs, every_step, dtype, device)
     current = recorder.start(thetas)
+    # Schedule-free rules take gradients at y but answer with the average x: a second recorder keeps what a reader
+    # evaluates, while the first keeps where the gradients were taken.
+    evaluated = None
+    if any(stepper.spec.evaluation_slot for stepper in steppers):
+        evaluated = _Recorder(surface, recorded, n_opt * runs, every_step, dtype, device, keeps_grads=False)
+        evaluated.start([s.evaluation_point(th, st) for s, th, st in zip(steppers, thetas, states)])
     recorded_states: list[dict[str, list[Tensor]]] = [{} for _ in opt_ids]
 
     with _fast_mode(surface, any(needs_curvature)):
@@ -190,11 +206,21 @@ def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, s
                     for name, value in slot_tensors(states[i].slots).items():
                         recorded_states[i].setdefault(name, []).append(value.detach().to("cpu", torch.float64))
             current = recorder.step(k + 1, thetas)
+            if evaluated is not None:
+                evaluated.step(k + 1, [s.evaluation_point(th, st) for s, th, st in zip(steppers, thetas, states)])
         paths, losses, grads_np, diverged_at = recorder.finish(n_opt, runs)
+        gradient_paths = gradient_losses = None
+        if evaluated is not None:
+            gradient_paths, gradient_losses = paths, losses
+            paths, losses, _, evaluated_diverged = evaluated.finish(n_opt, runs)
+            either = np.where(diverged_at < 0, evaluated_diverged,
+                              np.where(evaluated_diverged < 0, diverged_at, np.minimum(diverged_at, evaluated_diverged)))
+            diverged_at = either
 
     return Race(
         landscape=surface, optimizers=tuple(opt_ids), hparams={opt: _displayable(resolved[opt]) for opt in opt_ids},
         steps=steps, starts=start_points, recorded=recorded, paths=paths, losses=losses, grads=grads_np,
+        gradient_paths=gradient_paths, gradient_losses=gradient_losses,
         diverged_at=diverged_at, base_lr=np.stack([_lr_per_run(resolved[opt]["lr"], runs) for opt in opt_ids]),
         lr_factors=factors,
         states={opt: {name: torch.stack(values, 1).numpy() for name, values in recorded_states[i].items()}
@@ -216,12 +242,14 @@ class _Recorder:
     TILE = 256  # points per block when computing losses afterwards: bounds the temporaries of the loss pass
     RING_BYTES = 64 * 2**20  # memory a sparse recording's ring of recent positions may take
 
-    def __init__(self, surface: Landscape, recorded: np.ndarray, particles: int, every_step: bool, dtype, device):
+    def __init__(self, surface: Landscape, recorded: np.ndarray, particles: int, every_step: bool, dtype, device,
+                 keeps_grads: bool = True):
         self.surface, self.every_step, self.recorded = surface, every_step, recorded
         self.slot_of = {int(step): slot for slot, step in enumerate(recorded)}
         self.positions = torch.empty(len(recorded), particles, 2, dtype=dtype, device=device)
         self.losses = torch.empty(len(recorded), particles, dtype=dtype, device=device)
-        self.grads = torch.empty(len(recorded) - 1, particles, 2, dtype=dtype, device=device) if every_step else None
+        self.grads = (torch.empty(len(recorded) - 1, particles, 2, dtype=dtype, device=device)
+                      if every_step and keeps_grads else None)
         if not every_step:
             bytes_per_step = particles * 2 * torch.finfo(dtype).bits // 8
             self.window = int(np.clip(self.RING_BYTES // max(bytes_per_step, 1), 1, 64))

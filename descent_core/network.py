@@ -57,6 +57,14 @@ LEARNING_RATES: dict[str, float] = {
     "muon": 0.08,
     "shampoo": 2.0,  # steps shrink like AdaGrad's (1/sqrt(t)), so the base rate is large; 16 starts to fail
     "sophia": 0.005,  # clipped steps are at most lr per weight
+    "adafactor": 0.04,  # caps the relative step min(lr, 1/sqrt(t)) * RMS(W); 0.16 already fails on spirals
+    "sf_adamw": 0.16,  # averaging tolerates larger rates than Adam (1.28 fails); losses are measured at y
+    "sf_sgd": 2.0,
+    "soap": 0.02,
+    "adopt": 0.08,
+    "ademamix": 0.08,
+    "cautious_adamw": 0.04,  # AdamW's
+    "prodigy": 0.25,  # a factor on the learned step d; the default 1 fails on spirals (seed 1). d is per tensor here
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -333,8 +341,8 @@ def network_race(
     resolution: int = 60,
     progress: Callable[[float], None] | None = None,
 ) -> NetworkRace:
-    """Train the same MLP with every optimizer in ``optimizers`` (default: all 18) and collect loss curves,
-    accuracies and decision boundaries. ``progress(fraction)`` is called as training advances (0 < fraction <= 1)."""
+    """Train the same MLP with every optimizer in ``optimizers`` (default: every registered one) and collect loss
+    curves, accuracies and decision boundaries. ``progress(fraction)`` is called as training advances (0 < fraction <= 1)."""
     started = time.perf_counter()
     ids = list(OPTIMIZERS) if optimizers is None else list(optimizers)
     unknown = [i for i in ids if i not in OPTIMIZERS]

@@ -26,7 +26,7 @@ from descent_core.race import slot_tensors
 
 @pytest.fixture(scope="module")
 def moons_race():
-    """The full default race (18 optimizers, 400 steps) on moons, run once for the module."""
+    """The full default race (every optimizer, 400 steps) on moons, run once for the module."""
     fractions = []
     race = network_race(progress=fractions.append)
     return race, fractions

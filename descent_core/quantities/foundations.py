@@ -1,52 +1,19 @@
-"""Every number the guide quotes, measured by the code that the guide describes.
-
-The prose and the cards quote a number with a marker, ``{{q:gd_best_rate=0.980198}}``, which the reader sees as
-``0.980198``. Each marker names a quantity registered here; ``tests/test_quantities.py`` measures every quantity
-and checks each quote against it, to the precision the quote is written with (or the tolerance given below). So
-changing the text alone, or the code alone, breaks a test, and no number can be quoted without a measurement.
-
-    from descent_core.quantities import QUANTITIES
-    QUANTITIES["gd_best_rate"].measure()      # 0.98019801...
-"""
+"""The numbers of the Foundations and Momentum parts: the worked example lambda = (1, 100) of sections 01 and 03."""
 
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
 
-from . import theory
-from .landscapes import Landscape, quadratic
-from .race import race
+from .. import theory
+from ..landscapes import Landscape, quadratic
+from ..race import race
+from . import quantity
 
 F64 = torch.float64
 LAMBDAS = (1.0, 100.0)  # the worked example of sections 01 and 03: kappa = 100
-
-
-@dataclass(frozen=True)
-class Quantity:
-    id: str
-    measure: Callable[[], float]
-    tolerance: float | None = None  # absolute; None: agree to the precision of the quote
-    what: str = ""
-
-
-QUANTITIES: dict[str, Quantity] = {}
-
-
-def quantity(what: str, tolerance: float | None = None):
-    """Register the function below as the measurement of the quantity named after it (cached: measured once)."""
-
-    def register(fn: Callable[[], float]) -> Callable[[], float]:
-        measured = functools.lru_cache(maxsize=1)(lambda: float(fn()))
-        QUANTITIES[fn.__name__] = Quantity(fn.__name__, measured, tolerance, what)
-        return fn
-
-    return register
 
 
 def worked_example(start=(1.0, 1.0)) -> Landscape:
@@ -137,27 +104,3 @@ def heavy_ball_window_rate() -> float:
 @quantity("steps heavy ball needs per factor 10⁶ at its optimum", tolerance=1.0)
 def heavy_ball_steps_per_million() -> float:
     return theory.steps_per_factor(heavy_ball_rate(), 1e6)
-
-
-
-def parse_quoted(text: str) -> tuple[float, float]:
-    """A quoted number and the half-unit of its last written digit: "0.0331" -> (0.0331, 5e-5);
-    "2\\times10^{-9}" -> (2e-9, 5e-10)."""
-    text = text.strip().replace(" ", "")
-    if "\\times10^" in text:
-        mantissa, exponent = text.split("\\times10^")
-        exponent = int(exponent.strip("{}"))
-        value, half = parse_quoted(mantissa)
-        return value * 10.0**exponent, half * 10.0**exponent
-    value = float(text.replace(",", ""))
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return value, 0.5 * 10.0**-decimals
-
-
-def agrees(quantity_id: str, quoted: str) -> tuple[bool, float]:
-    """Whether ``quoted`` states the measured value of ``quantity_id``; returns the measured value too."""
-    q = QUANTITIES[quantity_id]
-    measured = q.measure()
-    value, half_unit = parse_quoted(quoted)
-    allowed = q.tolerance if q.tolerance is not None else half_unit * (1 + 1e-9)
-    return math.isfinite(measured) and abs(measured - value) <= allowed, measured

@@ -22,7 +22,7 @@ GROUPS = ("Foundations", "Momentum", "Adaptive rates", "The Adam family", "Front
 
 # A quoted measurement, {{q:gd_best_rate=0.980198}}; the number may hold one level of braces: 2\times10^{-9}.
 QUOTE = re.compile(r"\{\{q:([a-z0-9_]+)=((?:[^{}]|\{[^{}]*\})+?)\}\}")
-_MARKER = re.compile(r"^\{\{\s*(figure|lab)\s*:\s*([a-z0-9_]+)\s*\}\}\s*$")
+_MARKER = re.compile(r"^\{\{\s*(figure|lab|view)\s*:\s*([a-z0-9_]+)\s*\}\}\s*$")
 _CALLOUT_HEAD = re.compile(r"^>\s*\[!([A-Z]+)\]\s*(.*)$")
 _FAMILY_BULLET = re.compile(r"^- \*\*([a-z]+)\*\* — core idea: (.+?); use it when: (.+)$")
 _BIB_BULLET = re.compile(r"^- \*\*([a-z0-9]+)\*\* — (.+)$")
@@ -30,7 +30,7 @@ _BIB_BULLET = re.compile(r"^- \*\*([a-z0-9]+)\*\* — (.+)$")
 
 @dataclass(frozen=True)
 class Block:
-    kind: Literal["markdown", "callout", "figure", "lab"]
+    kind: Literal["markdown", "callout", "figure", "lab", "view"]  # view: an explanatory figure that is not a race
     text: str = ""  # markdown or callout body
     name: str = ""  # callout kind, or figure/lab id
     title: str = ""  # callout title
@@ -69,6 +69,10 @@ class Section:
     @property
     def labs(self) -> list[str]:
         return [b.name for b in self.blocks if b.kind == "lab"]
+
+    @property
+    def views(self) -> list[str]:
+        return [b.name for b in self.blocks if b.kind == "view"]
 
 
 def quotes(text: str) -> list[tuple[str, str]]:

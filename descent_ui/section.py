@@ -42,6 +42,10 @@ def render_body(section: content.Section) -> None:
             render_figure(block.name, key_prefix=f"{section.id}.")
         elif block.kind == "lab":
             render_lab_block(block.name)
+        elif block.kind == "view":
+            from .views import render_view  # imported lazily, like the labs
+
+            render_view(block.name, key_prefix=f"{section.id}.")
 
 
 def render_code(section: content.Section) -> None:

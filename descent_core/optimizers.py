@@ -67,7 +67,7 @@ class OptimizerSpec:
     torch_class: str | None = None  # the torch.optim class whose semantics this matches, when torch has it
     exact_gradient: bool = False  # full-batch (GD): a race's mini-batch noise does not apply
     needs_curvature: bool = False  # the rule reads a Hessian diagonal (Sophia-H): races pass the surface's
-    evaluation_slot: str | None = None  # state slot holding the point to evaluate, when it is not theta (schedule-free: x)
+    evaluation_slot: str | None = None  # state slot of the point to evaluate when it is not theta (schedule-free: x)
     validate: Callable[[Mapping[str, Any]], None] | None = None  # checks that span several hyperparameters
 
     @functools.cached_property

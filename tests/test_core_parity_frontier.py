@@ -349,3 +349,26 @@ def test_bad_settings_raise_clear_errors(call, message):
 def test_infinite_growth_rate_is_the_default_and_may_be_per_run():
     assert dc.OPTIMIZERS["prodigy"].defaults["growth_rate"] == float("inf")
     dc.make_stepper("prodigy", growth_rate=[float("inf"), 1.02])
+
+
+@pytest.mark.parametrize("opt_id", NEW_IDS)
+def test_a_schedule_scales_the_learning_rate_the_reference_sees(opt_id):
+    """A schedule's ``lr_scale`` is the reference's group['lr'] changed before each step: for schedule-free it
+    enters lr_t, hence the running lr_max and the averaging weights; for Adafactor the cap min(lr, 1/sqrt(t));
+    for Prodigy dlr = d lr."""
+    surface = dc.LANDSCAPES["rotated_ravine"]
+    factors = [min(1.0, (k + 1) / 10) * (0.5 + 0.5 * abs(((k % 17) - 8) / 8)) for k in range(40)]
+    setting = {**MATRIX_SETTINGS[opt_id], "lr": MATRIX_SETTINGS[opt_id]["lr"]}
+    start = torch.tensor(surface.start, dtype=torch.float64)
+    param = torch.nn.Parameter(start.clone())
+    reference = reference_optimizer(opt_id, param, reference_hparams(opt_id, setting))
+    stepper = dc.make_stepper(opt_id, **setting)
+    theta = start[None].clone()
+    state = stepper.init(theta)
+    for factor in factors:
+        for group in reference.param_groups:
+            group["lr"] = setting["lr"] * factor
+        param.grad = surface.grad(param.detach()[None])[0]
+        reference.step()
+        theta, state = stepper.update(theta, surface.grad(theta), state, lr_scale=factor)
+        torch.testing.assert_close(theta[0], param.detach(), rtol=1e-6, atol=1e-9)

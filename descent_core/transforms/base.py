@@ -216,11 +216,6 @@ def decay_weights(weight_decay: Scalar, *, scale_by_lr: bool = True, after_step:
     return Transform(lambda theta: Empty(), update, applies_lr=True)
 
 
-def per_run_mean(x: Tensor) -> Tensor:
-    """Mean of each run's whole parameter, shaped to broadcast: (B, 1, ..., 1)."""
-    return x.mean(dim=_PARAM_DIMS[x.ndim], keepdim=True)
-
-
 def per_run_sum(x: Tensor) -> Tensor:
     """Sum over each run's whole parameter, shaped to broadcast: (B, 1, ..., 1)."""
     return x.sum(dim=_PARAM_DIMS[x.ndim], keepdim=True)

@@ -50,7 +50,9 @@ def scale_by_prodigy(b1: Scalar, b2: Scalar, beta3: Scalar | None, eps: Scalar, 
         d <- min(d_max, growth_rate d)
         direction = d_old bc (m / (sqrt(v) + d eps) + wd theta)  (decoupled decay), and theta <- theta - lr direction
 
-    With b1 = 0 the numerator is d_new g (the reference's). b3 = sqrt(b2) by default. A run whose gradients were all zero keeps d (the reference skips such a step).
+    With b1 = 0 the numerator is d_new g (the reference's). b3 = sqrt(b2) by default. A run whose gradients were
+    all zero keeps d (the reference skips such a step; it also leaves its step count alone, which only
+    use_bias_correction would notice).
     """
     b3 = b2**0.5 if beta3 is None else beta3
     decays = decouple and not is_zero(weight_decay)

@@ -1,33 +1,45 @@
-"""descent_core speed, as ratios against baselines measured in the same process (these machines are noisy).
+"""descent_core speed and memory, as ratios against baselines measured in the same process (these machines are
+shared and noisy: a ratio holds far better than a time).
 
-    python bench/bench_core.py            # CPU figures; on a CUDA machine also particle-steps per second
+    python bench/bench_core.py              # everything below; add --quick to skip the million-run sweep
+    python bench/bench_core.py --json out.json
 
-1. The grand race: all 18 optimizers, one start, 500 steps, float32: median wall time (target < 150 ms), and the
-   same race done the torch way (one torch.optim optimizer per optimizer, stepped in a Python loop) for scale.
-2. A sweep: Adam, B = 4096 runs, 500 steps, a per-run learning rate: against torch.optim.Adam stepping one
-   (4096, 2) tensor with one shared lr (target ratio <= 1.5), and against one torch.optim.Adam per run
-   (target: >= 100x faster; that baseline is timed on a subset of runs and scaled).
-3. On CUDA: particle-steps per second for B = 1,000,000 (Adam on the ravine).
+1. Adam sweep, B = 4096 per-run learning rates x 500 steps, through ``race()`` (every step recorded), against
+   torch.optim.Adam(fused=True) with autograd on one (4096, 2) tensor (target <= 0.6x).
+2. The same sweep with final-point recording, against fused torch.optim.Adam given the closed-form gradient
+   (target <= 1.1x). Also: one torch.optim.Adam per run (timed on a subset, scaled), for scale.
+3. The grand race, every optimizer x 500 steps, float32, CPU, on Beale and the ravine: median wall time (targets
+   <= 70 ms for the first 18 rules, <= 100 ms for all 26), and the torch.optim loop over the torch-backed ones.
+4. Fair mode: every optimizer x 16 learning rates x 300 steps tuned in one race (target < 1 s).
+5. Peak memory of a race at the 20M-point cap (target <= 0.5 GB), in a fresh process, above its baseline.
+6. 1,000,000 runs x 500 steps, final-point recording, CPU: time and peak memory (in a fresh process).
+7. On CUDA (when present): the million-run sweep there, particle-steps per second.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import pathlib
 import statistics
+import subprocess
 import sys
 import time
 
+import numpy as np
 import torch
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 import descent_core as dc  # noqa: E402
+from descent_core.fair import tune_fairly  # noqa: E402
 
-SURFACE = dc.LANDSCAPES["ravine"]
+RAVINE = dc.LANDSCAPES["ravine"]
+FIRST_18 = list(dc.OPTIMIZERS)[:18]
 
 
 def median_time(fn, repeats: int) -> float:
-    fn()  # warm
+    fn()  # warm: imports, the allocator, cached constants
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -36,27 +48,68 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(samples)
 
 
-def grand_race(landscape: str) -> float:
-    return median_time(lambda: dc.race(landscape, list(dc.OPTIMIZERS), steps=500), repeats=9)
+# ----- 1 and 2: the sweep ------------------------------------------------------------------------------------
 
 
-def torch_loop_race() -> float:
-    """The same 13 torch-backed optimizers stepped the usual way: one optimizer object each."""
+def sweep_race(runs: int, steps: int, record=1, device="cpu") -> float:
+    lrs = np.geomspace(1e-3, 1.0, runs)
+    return median_time(lambda: dc.race("ravine", ["adam"], steps=steps, hparams={"adam": {"lr": lrs}}, record=record,
+                                       device=device), repeats=5)
+
+
+def torch_fused_adam(runs: int, steps: int, autograd: bool) -> float:
+    starts = torch.tensor([RAVINE.start]).repeat(runs, 1)
+
+    def run():
+        p = torch.nn.Parameter(starts.clone())
+        opt = torch.optim.Adam([p], lr=1e-2, fused=True)
+        for _ in range(steps):
+            if autograd:
+                opt.zero_grad()
+                RAVINE.loss(p).sum().backward()
+            else:
+                with torch.no_grad():
+                    p.grad = RAVINE.grad(p)
+            opt.step()
+
+    return median_time(run, repeats=5)
+
+
+def torch_per_run(runs: int, steps: int) -> float:
+    def run():
+        params = [torch.nn.Parameter(torch.tensor(RAVINE.start)) for _ in range(runs)]
+        opts = [torch.optim.Adam([p], lr=float(lr)) for p, lr in zip(params, torch.logspace(-3, 0, runs))]
+        for _ in range(steps):
+            for p, o in zip(params, opts):
+                p.grad = RAVINE.grad(p.detach()[None])[0]
+                o.step()
+
+    return median_time(run, repeats=1)
+
+
+# ----- 3: the grand race --------------------------------------------------------------------------------------
+
+
+def grand_race(landscape: str, optimizers: list[str]) -> float:
+    return median_time(lambda: dc.race(landscape, optimizers, steps=500, device="cpu"), repeats=9)
+
+
+def torch_loop_race() -> tuple[float, int]:
+    """The torch-backed optimizers stepped the usual way: one torch.optim object each, a Python loop."""
     surface = dc.LANDSCAPES["beale"]
     ids = [o for o, s in dc.OPTIMIZERS.items() if s.torch_class]
+    sgd_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
 
     def run():
         params, optimizers = [], []
         for opt in ids:
-            hp = dc.resolve_hparams(opt, surface.tuned.get(opt, {}))
+            spec = dc.OPTIMIZERS[opt]
+            hp = {**dc.resolve_hparams(opt, surface.tuned.get(opt, {})), **spec.fixed}
+            if spec.torch_class == "SGD":
+                hp = {k: v for k, v in hp.items() if k in sgd_names}
             p = torch.nn.Parameter(torch.tensor([surface.start]) if opt == "muon" else torch.tensor(surface.start))
-            kwargs = {k: v for k, v in hp.items()}
-            if dc.OPTIMIZERS[opt].torch_class == "SGD":
-                kwargs = {k: v for k, v in kwargs.items() if k in ("lr", "momentum", "dampening", "weight_decay", "nesterov")}
-            if opt == "amsgrad":
-                kwargs["amsgrad"] = True
             params.append(p)
-            optimizers.append(getattr(torch.optim, dc.OPTIMIZERS[opt].torch_class)([p], **kwargs))
+            optimizers.append(getattr(torch.optim, spec.torch_class)([p], **hp))
         for _ in range(500):
             for p, o in zip(params, optimizers):
                 p.grad = surface.grad(p.detach().reshape(1, 2)).reshape(p.shape)
@@ -65,82 +118,89 @@ def torch_loop_race() -> float:
     return median_time(run, repeats=3), len(ids)
 
 
-def sweep_ours(runs: int, steps: int, device="cpu") -> float:
-    lrs = torch.logspace(-3, 0, runs)
-    starts = torch.tensor([SURFACE.start], device=device).repeat(runs, 1)
+# ----- 5 and 6: memory, in fresh processes ---------------------------------------------------------------------
 
-    def run():
-        stepper = dc.make_stepper("adam", lr=lrs)
-        theta = starts.clone()
-        state = stepper.init(theta)
-        with torch.inference_mode():
-            for _ in range(steps):
-                theta, state = stepper.update(theta, SURFACE.grad(theta), state)
-        if device != "cpu":
-            torch.cuda.synchronize()
-
-    return median_time(run, repeats=5)
-
-
-def sweep_torch_shared_lr(runs: int, steps: int) -> float:
-    starts = torch.tensor([SURFACE.start]).repeat(runs, 1)
-
-    def run():
-        p = torch.nn.Parameter(starts.clone())
-        opt = torch.optim.Adam([p], lr=1e-2)
-        for _ in range(steps):
-            p.grad = SURFACE.grad(p.detach())
-            opt.step()
-
-    return median_time(run, repeats=5)
+_MEASURE = """
+import resource, sys, time, numpy as np, torch
+sys.path.insert(0, {root!r})
+import descent_core as dc
+dc.race("ravine", ["adam"], steps=5)  # the baseline includes the engine's own warm state
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+{body}
+elapsed = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(elapsed, base, peak)
+"""
 
 
-def sweep_torch_per_run(runs: int, steps: int) -> float:
-    def run():
-        params = [torch.nn.Parameter(torch.tensor(SURFACE.start)) for _ in range(runs)]
-        opts = [torch.optim.Adam([p], lr=float(lr)) for p, lr in zip(params, torch.logspace(-3, 0, runs))]
-        for _ in range(steps):
-            for p, o in zip(params, opts):
-                p.grad = SURFACE.grad(p.detach()[None])[0]
-                o.step()
-
-    return median_time(run, repeats=1)
+def in_fresh_process(body: str) -> tuple[float, float, float]:
+    """(seconds, baseline MB, peak MB) of ``body`` run in a new interpreter (ru_maxrss is a process's high-water mark)."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE.format(root=str(ROOT), body=body)], capture_output=True,
+                         text=True, check=True, timeout=1800).stdout.split()
+    seconds, base_kb, peak_kb = (float(x) for x in out[-3:])
+    return seconds, base_kb / 1024, peak_kb / 1024
 
 
 def main() -> None:
-    torch.set_num_threads(1)  # tiny tensors: threads only add overhead, and results are steadier
-    results = {}
-    t_race = grand_race("beale")
-    t_ravine = grand_race("ravine")
-    t_loop, n_torch = torch_loop_race()
-    results["grand_race_beale_ms"] = round(t_race * 1e3, 1)
-    results["grand_race_ravine_ms"] = round(t_ravine * 1e3, 1)
-    results["torch_loop_13_optimizers_ms"] = round(t_loop * 1e3, 1)
-    print(f"grand race, 18 optimizers x 500 steps (float32, CPU): Beale {t_race * 1e3:.1f} ms, ravine "
-          f"{t_ravine * 1e3:.1f} ms median (target < 150 ms); torch.optim loop over the {n_torch} torch-backed "
-          f"ones on Beale: {t_loop * 1e3:.1f} ms -> {t_loop / t_race:.2f}x")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="skip the million-run sweep")
+    parser.add_argument("--json", type=pathlib.Path, help="also write the results here")
+    args = parser.parse_args()
+    results: dict[str, float] = {}
 
     runs, steps = 4096, 500
-    t_ours = sweep_ours(runs, steps)
-    t_shared = sweep_torch_shared_lr(runs, steps)
-    subset = 64
-    t_per_run = sweep_torch_per_run(subset, steps) * runs / subset
-    results.update(sweep_ours_ms=round(t_ours * 1e3, 1), sweep_torch_shared_ms=round(t_shared * 1e3, 1),
-                   sweep_torch_per_run_ms_scaled=round(t_per_run * 1e3, 1),
-                   ratio_vs_shared=round(t_ours / t_shared, 3), speedup_vs_per_run=round(t_per_run / t_ours, 1))
-    print(f"Adam sweep, B={runs} per-run lrs x {steps} steps: {t_ours * 1e3:.1f} ms; torch.optim.Adam on one "
-          f"({runs}, 2) tensor, shared lr: {t_shared * 1e3:.1f} ms -> ratio {t_ours / t_shared:.2f} (target <= 1.5)")
-    print(f"  one torch.optim.Adam per run (timed on {subset} runs, scaled to {runs}): {t_per_run:.1f} s -> "
-          f"descent_core is {t_per_run / t_ours:.0f}x faster (target >= 100x)")
+    t_race, t_autograd = sweep_race(runs, steps), torch_fused_adam(runs, steps, autograd=True)
+    t_final, t_closed = sweep_race(runs, steps, record="final"), torch_fused_adam(runs, steps, autograd=False)
+    t_per_run = torch_per_run(64, steps) * runs / 64
+    results.update(sweep_race_ms=t_race * 1e3, torch_fused_autograd_ms=t_autograd * 1e3,
+                   sweep_ratio_vs_autograd=t_race / t_autograd, sweep_final_ms=t_final * 1e3,
+                   torch_fused_closed_form_ms=t_closed * 1e3, sweep_final_ratio_vs_closed_form=t_final / t_closed,
+                   speedup_vs_one_adam_per_run=t_per_run / t_race)
+    print(f"1. Adam sweep B={runs} x {steps} through race(): {t_race * 1e3:.1f} ms; torch.optim.Adam(fused) + "
+          f"autograd on one ({runs}, 2) tensor: {t_autograd * 1e3:.1f} ms -> {t_race / t_autograd:.2f}x (target <= 0.6)")
+    print(f"2. final-point recording: {t_final * 1e3:.1f} ms; fused torch Adam with the closed-form gradient: "
+          f"{t_closed * 1e3:.1f} ms -> {t_final / t_closed:.2f}x (target <= 1.1); one torch Adam per run "
+          f"(64 timed, scaled): {t_per_run:.1f} s -> {t_per_run / t_race:.0f}x slower than the race")
 
+    for landscape in ("beale", "ravine"):
+        t18, t26 = grand_race(landscape, FIRST_18), grand_race(landscape, list(dc.OPTIMIZERS))
+        results[f"grand_race_{landscape}_18_ms"], results[f"grand_race_{landscape}_all_ms"] = t18 * 1e3, t26 * 1e3
+        print(f"3. grand race on {landscape}, 500 steps: the first 18 rules {t18 * 1e3:.1f} ms (target <= 70), all "
+              f"{len(dc.OPTIMIZERS)} {t26 * 1e3:.1f} ms (target <= 100)")
+    t_loop, n_torch = torch_loop_race()
+    results["torch_loop_ms"] = t_loop * 1e3
+    print(f"   torch.optim loop over the {n_torch} torch-backed rules on Beale: {t_loop * 1e3:.1f} ms")
+
+    t_fair = median_time(lambda: tune_fairly("rosenbrock", list(dc.OPTIMIZERS), steps=300, points=16), repeats=5)
+    results["fair_tuning_ms"] = t_fair * 1e3
+    print(f"4. fair mode: {len(dc.OPTIMIZERS)} optimizers x 16 learning rates x 300 steps: {t_fair * 1e3:.0f} ms "
+          "(target < 1000)")
+
+    cap_runs = dc.MAX_POINTS // 501
+    seconds, base, peak = in_fresh_process(
+        f"r = dc.race('ravine', ['adam'], steps=500, hparams={{'adam': {{'lr': np.geomspace(1e-3, 1, {cap_runs})}}}},"
+        " device='cpu')")
+    results.update(cap_race_s=seconds, cap_race_peak_above_baseline_mb=peak - base)
+    print(f"5. race at the 20M-point cap ({cap_runs:,} runs x 501 points): {seconds:.1f} s, peak memory "
+          f"{peak - base:.0f} MB above the process's {base:.0f} MB baseline (target <= 512)")
+
+    if not args.quick:
+        seconds, base, peak = in_fresh_process(
+            "r = dc.race('ravine', ['adam'], steps=500, hparams={'adam': {'lr': np.geomspace(1e-4, 3, 1_000_000)}},"
+            " record='final', device='cpu')")
+        results.update(million_runs_s=seconds, million_runs_peak_above_baseline_mb=peak - base)
+        print(f"6. 1,000,000 runs x 500 steps, final-point recording, CPU: {seconds:.1f} s, peak memory "
+              f"{peak - base:.0f} MB above baseline")
     if torch.cuda.is_available():
-        big = 1_000_000
-        cuda_steps = 500
-        t_cuda = sweep_ours(big, cuda_steps, device="cuda")
-        results["cuda_particle_steps_per_s"] = big * cuda_steps / t_cuda
-        print(f"CUDA ({torch.cuda.get_device_name()}): Adam, B={big:,}, {cuda_steps} steps: {t_cuda:.3f} s -> "
-              f"{big * cuda_steps / t_cuda:.3e} particle-steps/s")
-    print(json.dumps(results))
+        t_cuda = sweep_race(1_000_000, 500, record="final", device="cuda")
+        results["cuda_particle_steps_per_s"] = 1_000_000 * 500 / t_cuda
+        print(f"7. CUDA ({torch.cuda.get_device_name()}): 1,000,000 runs x 500 steps: {t_cuda:.2f} s -> "
+              f"{1_000_000 * 500 / t_cuda:.3e} particle-steps/s")
+    rounded = {k: round(v, 3) for k, v in results.items()}
+    print(json.dumps(rounded))
+    if args.json:
+        args.json.write_text(json.dumps(rounded, indent=1))
 
 
 if __name__ == "__main__":

@@ -239,7 +239,7 @@ class _Recorder:
     with memory bounded by the window. A run that leaves is held at its last finite point, as in a full recording.
     """
 
-    TILE = 256  # points per block when computing losses afterwards: bounds the temporaries of the loss pass
+    TILE_ELEMENTS = 2**21  # positions per block when computing losses afterwards: bounds the loss pass's temporaries
     RING_BYTES = 64 * 2**20  # memory a sparse recording's ring of recent positions may take
 
     def __init__(self, surface: Landscape, recorded: np.ndarray, particles: int, every_step: bool, dtype, device,
@@ -303,8 +303,9 @@ class _Recorder:
 
     def finish(self, n_opt: int, runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         if self.every_step:
-            for a in range(0, self.positions.shape[0], self.TILE):
-                self.losses[a:a + self.TILE] = self.surface.loss(self.positions[a:a + self.TILE])
+            tile = max(1, self.TILE_ELEMENTS // self.positions.shape[1])
+            for a in range(0, self.positions.shape[0], tile):
+                self.losses[a:a + tile] = self.surface.loss(self.positions[a:a + tile])
             diverged_at = self._freeze_divergent()
         else:
             diverged_at = self.diverged_at
@@ -432,26 +433,39 @@ def _check_request(steps: int, n_opt: int, runs: int, noise: float, clip: float 
         raise ValueError(f"Invalid clip: {clip} (must be > 0, or None for no clipping)")
 
 
-class _GradientNoise(NamedTuple):
+class _GradientNoise:
     """Seeded Gaussian gradient noise: one draw per step, run and coordinate, shared by every optimizer except the
-    full-batch ones (GD). Drawn on the CPU so every device sees the same numbers."""
+    full-batch ones (GD). Drawn on the CPU so every device sees the same numbers, a few steps at a time so memory
+    stays small: torch's CPU sampler fills blocks of 16 numbers, so blocks of 8 steps (and a last block of at least
+    8) give exactly the numbers of one draw of the whole race."""
 
-    draws: Tensor  # (steps, runs, 2)
-    applies: Tensor  # (n_opt, 1, 1): 1 where the optimizer sees mini-batch noise, 0 for full-batch rules
+    BLOCK = 8
+
+    def __init__(self, steps: int, runs: int, std: float, seed: int, applies: Tensor, dtype, device):
+        self.steps, self.runs, self.std, self.dtype, self.device = steps, runs, std, dtype, device
+        self.generator = torch.Generator().manual_seed(int(seed))
+        self.applies = applies  # (n_opt, 1, 1): 1 where the optimizer sees mini-batch noise, 0 for full-batch rules
+        self.first, self.block = 0, None
+
+    def _draw(self, k: int) -> None:
+        self.first = k
+        end = k + self.BLOCK if k + 2 * self.BLOCK <= self.steps else self.steps  # the last block takes the rest
+        draws = torch.randn(end - k, self.runs, 2, generator=self.generator, dtype=torch.float64) * self.std
+        self.block = draws.to(self.device, self.dtype)
 
     def add_to(self, grad: Tensor, k: int) -> Tensor:
+        if self.block is None or k >= self.first + self.block.shape[0]:
+            self._draw(k)
         n_opt = self.applies.shape[0]
-        return (grad.view(n_opt, -1, 2) + self.draws[k] * self.applies).view(grad.shape)
+        return (grad.view(n_opt, -1, 2) + self.block[k - self.first] * self.applies).view(grad.shape)
 
 
 def _noise(steps: int, runs: int, n_opt: int, std: float, seed: int, opt_ids: list[str], dtype,
            device) -> _GradientNoise | None:
     if std == 0.0:
         return None
-    generator = torch.Generator().manual_seed(int(seed))
-    draws = torch.randn(steps, runs, 2, generator=generator, dtype=torch.float64) * std
     applies = torch.tensor([not OPTIMIZERS[o].exact_gradient for o in opt_ids], dtype=dtype).reshape(-1, 1, 1)
-    return _GradientNoise(draws.to(device, dtype), applies.to(device))
+    return _GradientNoise(steps, runs, std, seed, applies.to(device), dtype, device)
 
 
 def _lr_per_run(lr: float | Tensor, runs: int) -> np.ndarray:

@@ -299,12 +299,18 @@ class _Steppers:
             new[name], self.states[name] = stepper.update(params[name], grads[name], self.states[name], curvature=h)
         return new
 
+    def evaluated(self, params: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The weights a user would evaluate: for schedule-free rules the averaged point x, else the weights."""
+        return {name: stepper.evaluation_point(params[name], self.states[name])
+                for name, stepper in self.steppers.items()}
+
 
 def train_one(opt_id: str, lr: float, initial: dict[str, Tensor], X: Tensor, y: Tensor, batches: np.ndarray,
               seed: int, hparams: Mapping[str, float] | None = None,
               on_step: Callable[[int], None] | None = None) -> tuple[dict[str, Tensor], np.ndarray, bool]:
     """Train from ``initial`` for len(batches) steps; returns the final parameters, the full-data loss after every
-    step (index 0 = before training) and whether the run diverged (a non-finite loss stops it early)."""
+    step (index 0 = before training) and whether the run diverged (a non-finite loss stops it early). Losses and the
+    returned parameters are the evaluated ones (schedule-free rules: the average x; gradients are taken at y)."""
     params = {name: p.clone() for name, p in initial.items()}
     steppers = _Steppers(opt_id, lr, params, hparams or {})
     full_batch = OPTIMIZERS[opt_id].exact_gradient  # gd: the full-data gradient every step
@@ -320,13 +326,13 @@ def train_one(opt_id: str, lr: float, initial: dict[str, Tensor], X: Tensor, y: 
             curvature = gauss_newton_bartlett(params, xb, sampler)
         params = steppers.step(params, grads, curvature)
         with torch.no_grad():
-            losses[t] = float(bce_loss(forward(params, X), y))
+            losses[t] = float(bce_loss(forward(steppers.evaluated(params), X), y))
         if on_step is not None:
             on_step(t)
         if not math.isfinite(losses[t]):
             diverged = True
             break
-    return params, losses, diverged
+    return steppers.evaluated(params), losses, diverged
 
 
 def network_race(

@@ -41,7 +41,7 @@ def test_front_matter_names_resolve(section):
 def test_figure_and_lab_markers_exist():
     from descent_ui.figures import FIGURES
 
-    labs = pytest.importorskip("descent_core.labs")
+    from descent_core import labs
     for s in SECTIONS:
         for figure in s.figures:
             assert figure in FIGURES, f"{s.id}: figure {figure} is not defined"

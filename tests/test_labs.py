@@ -1,7 +1,11 @@
 """The live labs: every lab reproduces its claim with default settings, the badge can turn red for a wrong setting,
-parameters outside their bounds are refused, and the "look inside" helpers agree with the update rules."""
+parameters outside their bounds are refused, and the registry keeps its contract (one decorator per lab, guide
+order, quantities keyed by stable ids with their display labels apart)."""
 
 import math
+import pathlib
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -9,23 +13,31 @@ import pytest
 import torch
 
 import descent_core as dc
-from descent_core import content, inside
+from descent_core import content
+from descent_core import labs as labs_package
 from descent_core.labs import (
     LABS,
     Choice,
+    LabResult,
     Param,
     adam_on_the_interval,
     counterexample_gradients,
     engine_gap,
     get_lab,
+    lab,
+    nesterov_worst_case,
     scale_by_adam_eps_inside_root,
     scale_by_adam_without_bias_correction,
-    TransformStepper,
 )
 
-CONVENTION_IDS = ["stability_map", "convergence_rates", "momentum_effective_lr", "adagrad_decay", "bias_correction",
-                  "epsilon_placement", "l2_vs_decoupled", "amsgrad_counterexample", "warmup", "clipping_scaling",
-                  "saddle_escape", "zero_grad", "nesterov_rate"]
+# The guide's order: the order in which a reader meets the {{lab:…}} markers (docs/CONVENTIONS.md lists the same).
+CONVENTION_IDS = ["stability_map", "convergence_rates", "zero_grad", "saddle_escape", "momentum_effective_lr",
+                  "nesterov_rate", "adagrad_decay", "bias_correction", "epsilon_placement", "amsgrad_counterexample",
+                  "l2_vs_decoupled", "warmup", "clipping_scaling"]
+# The part module that holds each group's labs.
+PART_MODULES = {"Foundations": "foundations", "Momentum": "momentum", "Adaptive rates": "adaptive",
+                "The Adam family": "adam_family", "Frontier": "frontier", "After Adam": "after_adam",
+                "Practice": "practice"}
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +47,25 @@ def default_results():
 
 def test_registry_matches_the_conventions():
     assert list(LABS) == CONVENTION_IDS
+
+
+def test_registry_follows_the_guide():
+    # Markers whose lab is not written yet are test_content's business; the order of those that exist is ours.
+    placed = [lab_id for section in content.sections().values() for lab_id in section.labs if lab_id in LABS]
+    assert list(LABS) == placed
+
+
+@pytest.mark.parametrize("lab_id", CONVENTION_IDS)
+def test_each_lab_lives_in_the_part_module_of_its_section(lab_id):
+    experiment = LABS[lab_id].experiment
+    group = content.section(LABS[lab_id].section).group
+    assert experiment.__module__ == f"descent_core.labs.{PART_MODULES[group]}"
+    assert experiment.__name__ == lab_id
+
+
+def test_no_labs_file_is_long():
+    for path in pathlib.Path(labs_package.__file__).parent.glob("*.py"):
+        assert len(path.read_text(encoding="utf-8").splitlines()) <= 600, path.name
 
 
 @pytest.mark.parametrize("lab_id", CONVENTION_IDS)
@@ -54,6 +85,10 @@ def test_default_settings_reproduce_the_claim(default_results, lab_id):
                                                       if isinstance(LABS[lab_id].spec(k), Choice)}
     for value in list(result.measured.values()) + list(result.expected.values()):
         assert isinstance(value, float), (lab_id, value)
+    ids = [*result.measured, *result.expected]
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", q) for q in ids), ids
+    assert len(set(ids)) == len(ids) and set(result.labels) == set(ids)
+    assert all(isinstance(text, str) and text for text in result.labels.values())
     for plot in result.plots:
         frame = result.frames[plot.frame]
         assert isinstance(frame, pd.DataFrame) and len(frame) > 0
@@ -67,9 +102,9 @@ def test_default_settings_reproduce_the_claim(default_results, lab_id):
 
 def test_stability_edge_lands_on_two_over_lambda_max(default_results):
     result = default_results["stability_map"]
-    edge, following = result.measured["GD largest stable lr"], result.measured["GD smallest unstable lr"]
+    edge, following = result.measured["gd_edge"], result.measured["gd_next_unstable"]
     assert edge <= 2 / 100 < following
-    assert following / edge == pytest.approx(result.measured["grid ratio"])
+    assert following / edge == pytest.approx(result.measured["grid_ratio"])
 
 
 @pytest.mark.parametrize("lam_max", [2.0, 37.0, 1000.0])
@@ -87,15 +122,15 @@ def test_stability_badge_fails_for_a_shifted_edge(wrong_factor):
 def test_stability_map_runs_every_optimizer_in_one_batched_sweep():
     result = LABS["stability_map"].run(optimizers=list(dc.OPTIMIZERS), grid_points=21, steps=50)
     assert result.passed
-    assert result.frames["final_loss"]["optimizer"].nunique() == 18
-    assert len(result.frames["final_loss"]) == 18 * 21
+    assert result.frames["final_loss"]["optimizer"].nunique() == len(dc.OPTIMIZERS)
+    assert len(result.frames["final_loss"]) == len(dc.OPTIMIZERS) * 21
 
 
 def test_convergence_rates_match_both_formulas(default_results):
     m = default_results["convergence_rates"].measured
-    assert m["GD rate at κ = 100"] == pytest.approx(99 / 101, abs=1e-9)
-    assert m["heavy ball rate at κ = 100"] == pytest.approx(9 / 11, abs=3e-3)
-    assert m["largest |measured − theory|, GD"] < 1e-9
+    assert m["gd_rate"] == pytest.approx(99 / 101, abs=1e-9)
+    assert m["heavy_ball_rate"] == pytest.approx(9 / 11, abs=3e-3)
+    assert m["gd_worst_error"] < 1e-9
 
 
 def test_convergence_rates_fail_with_too_short_a_window():
@@ -107,8 +142,8 @@ def test_convergence_rates_fail_with_too_short_a_window():
 def test_momentum_multiplier(mu):
     result = LABS["momentum_effective_lr"].run(mu=mu, steps=2000)
     assert result.passed
-    assert result.measured["constant-slope multiplier"] == pytest.approx(1 / (1 - mu), rel=1e-3)
-    assert result.measured["alternating-slope multiplier"] == pytest.approx(1 / (1 + mu), rel=1e-3)
+    assert result.measured["constant_multiplier"] == pytest.approx(1 / (1 - mu), rel=1e-3)
+    assert result.measured["alternating_multiplier"] == pytest.approx(1 / (1 + mu), rel=1e-3)
 
 
 def test_momentum_badge_fails_while_the_buffer_fills():
@@ -118,9 +153,9 @@ def test_momentum_badge_fails_while_the_buffer_fills():
 
 def test_adagrad_slope_is_minus_one_half(default_results):
     m = default_results["adagrad_decay"].measured
-    assert m["AdaGrad log-log slope"] == pytest.approx(-0.5, abs=1e-6)
-    assert m["AdaGrad step / η at t = 1000"] == pytest.approx(1 / math.sqrt(1000), rel=1e-6)
-    assert abs(m["RMSProp log-log slope"]) < 0.01
+    assert m["adagrad_slope"] == pytest.approx(-0.5, abs=1e-6)
+    assert m["adagrad_final_step"] == pytest.approx(1 / math.sqrt(1000), rel=1e-6)
+    assert abs(m["rmsprop_slope"]) < 0.01
 
 
 def test_adagrad_badge_fails_when_rmsprop_has_not_settled():
@@ -129,11 +164,11 @@ def test_adagrad_badge_fails_when_rmsprop_has_not_settled():
 
 def test_bias_correction_numbers_quoted_in_the_adam_section(default_results):
     m = default_results["bias_correction"].measured
-    assert m["uncorrected step 1 / η"] == pytest.approx(0.1 / math.sqrt(0.001), rel=1e-6)  # about 3.2 (ε aside)
-    assert m["uncorrected peak at step"] == 12
-    assert m["uncorrected peak / η"] == pytest.approx(6.6, abs=0.05)
-    assert m["uncorrected step 1000 / η"] == pytest.approx(1.26, abs=0.01)
-    assert m["corrected step 1 / η"] == pytest.approx(1.0, abs=1e-7)
+    assert m["raw_first"] == pytest.approx(0.1 / math.sqrt(0.001), rel=1e-6)  # about 3.2 (ε aside)
+    assert m["raw_peak_step"] == 12
+    assert m["raw_peak"] == pytest.approx(6.6, abs=0.05)
+    assert m["raw_last"] == pytest.approx(1.26, abs=0.01)
+    assert m["corrected_first"] == pytest.approx(1.0, abs=1e-7)
 
 
 def test_adam_without_bias_correction_is_built_from_the_same_pieces():
@@ -141,18 +176,21 @@ def test_adam_without_bias_correction_is_built_from_the_same_pieces():
     theta = torch.zeros(3, 2, dtype=torch.float64)
     g = torch.tensor([[1.0, -2.0], [0.5, 3.0], [1e-3, -1e-3]], dtype=torch.float64)
     plain = dc.make_stepper("adam", lr=0.1, betas=(0.0, 0.0), eps=1e-8)
-    variant = TransformStepper(scale_by_adam_without_bias_correction(0.0, 0.0, 1e-8), 0.1)
+    variant = dc.Stepper.from_transform(scale_by_adam_without_bias_correction(0.0, 0.0, 1e-8), 0.1)
+    state = variant.init(theta)
+    assert isinstance(state, dc.StepperState) and variant.spec is None  # the engine's stepper, no registry entry
     a, _ = plain.update(theta, g, plain.init(theta))
-    b, _ = variant.update(theta, g, variant.init(theta))
+    b, state = variant.update(theta, g, state)
     torch.testing.assert_close(a, b)
+    assert state.t == 1
 
 
 def test_epsilon_inside_the_root_acts_like_its_square_root_outside(default_results):
     m = default_results["epsilon_placement"].measured
-    assert m["step / η, ε outside"] == pytest.approx(1e-6 / (1e-6 + 1e-8), rel=1e-9)
-    assert m["step / η, ε inside"] == pytest.approx(1e-6 / math.sqrt(1e-12 + 1e-8), rel=1e-9)
+    assert m["step_eps_outside"] == pytest.approx(1e-6 / (1e-6 + 1e-8), rel=1e-9)
+    assert m["step_eps_inside"] == pytest.approx(1e-6 / math.sqrt(1e-12 + 1e-8), rel=1e-9)
     # Large gradients: the placements agree.
-    variant = TransformStepper(scale_by_adam_eps_inside_root(0.9, 0.999, 1e-8), 1.0)
+    variant = dc.Stepper.from_transform(scale_by_adam_eps_inside_root(0.9, 0.999, 1e-8), 1.0)
     theta = torch.zeros(1, 1, dtype=torch.float64)
     new, _ = variant.update(theta, torch.full_like(theta, 5.0), variant.init(theta))
     assert float(-new) == pytest.approx(1.0, abs=1e-9)
@@ -160,9 +198,9 @@ def test_epsilon_inside_the_root_acts_like_its_square_root_outside(default_resul
 
 def test_decoupled_decay_is_the_same_for_every_weight(default_results):
     m = default_results["l2_vs_decoupled"].measured
-    assert m["AdamW, busy weight"] == pytest.approx(1e-4, rel=0.02)
-    assert m["AdamW, quiet weight"] == pytest.approx(1e-4, rel=0.02)
-    assert m["Adam + L2, busy weight"] < 0.2 * 1e-4 < 1e-4 < m["Adam + L2, quiet weight"]
+    assert m["adamw_busy_decay"] == pytest.approx(1e-4, rel=0.02)
+    assert m["adamw_quiet_decay"] == pytest.approx(1e-4, rel=0.02)
+    assert m["adam_l2_busy_decay"] < 0.2 * 1e-4 < 1e-4 < m["adam_l2_quiet_decay"]
 
 
 def test_l2_badge_fails_when_the_weights_see_the_same_gradients():
@@ -171,16 +209,16 @@ def test_l2_badge_fails_when_the_weights_see_the_same_gradients():
 
 def test_amsgrad_counterexample_numbers(default_results):
     m = default_results["amsgrad_counterexample"].measured
-    assert m["Adam final x (small β2)"] == 1.0
-    assert m["AMSGrad final x (small β2)"] == pytest.approx(-0.9996, abs=1e-4)
-    assert m["Adam final x (default betas)"] == pytest.approx(-1.0, abs=1e-3)
-    assert m["engine agreement (max |Δx|)"] < 1e-12
+    assert m["adam_final_small_b2"] == 1.0
+    assert m["amsgrad_final_small_b2"] == pytest.approx(-0.9996, abs=1e-4)
+    assert m["adam_final_default"] == pytest.approx(-1.0, abs=1e-3)
+    assert m["engine_gap"] < 1e-12
 
 
 def test_amsgrad_badge_fails_with_a_long_memory_beta2():
     result = LABS["amsgrad_counterexample"].run(b2=0.999)
     assert not result.passed
-    assert result.measured["Adam final x (small β2)"] < 0
+    assert result.measured["adam_final_small_b2"] < 0
 
 
 def test_fast_counterexample_loop_equals_the_engine_over_all_30000_steps():
@@ -196,9 +234,9 @@ def test_counterexample_gradients():
 
 def test_warmup_first_steps(default_results):
     m = default_results["warmup"].measured
-    assert m["first step / η, no warmup"] == pytest.approx(math.sqrt(2), rel=1e-6)
-    assert m["first step / η, warmup"] == pytest.approx(0.01 * math.sqrt(2), rel=1e-6)
-    assert m["early/late step ratio, no warmup"] > 1.5 > 1.0 > m["early/late step ratio, warmup"]
+    assert m["first_no_warmup"] == pytest.approx(math.sqrt(2), rel=1e-6)
+    assert m["first_warmup"] == pytest.approx(0.01 * math.sqrt(2), rel=1e-6)
+    assert m["ratio_no_warmup"] > 1.5 > 1.0 > m["ratio_warmup"]
 
 
 def test_warmup_badge_fails_when_the_warmup_is_too_short():
@@ -207,10 +245,10 @@ def test_warmup_badge_fails_when_the_warmup_is_too_short():
 
 def test_clipping_and_linear_scaling(default_results):
     m = default_results["clipping_scaling"].measured
-    assert 0.5 <= m["scaled / small"] <= 2.0
-    assert m["unscaled / scaled"] > 5
-    assert m["clipped steps: max |length/(η·c) − 1|"] < 1e-5
-    assert 0 < m["fraction of steps clipped"] < 1
+    assert 0.5 <= m["scaled_over_small"] <= 2.0
+    assert m["unscaled_over_scaled"] > 5
+    assert m["clip_error"] < 1e-5
+    assert 0 < m["clipped_fraction"] < 1
 
 
 def test_linear_scaling_breaks_past_the_stability_edge():
@@ -220,22 +258,22 @@ def test_linear_scaling_breaks_past_the_stability_edge():
 
 def test_saddle_escape_times(default_results):
     m = default_results["saddle_escape"].measured
-    assert m["SGD escape step"] == math.floor(math.log(1e3) / math.log(1.02)) + 1
-    for opt in ("Momentum (heavy ball)", "RMSProp", "Adam"):
-        assert m[f"{opt} escape step"] < m["SGD escape step"]
+    assert m["sgd_escape"] == math.floor(math.log(1e3) / math.log(1.02)) + 1
+    for opt in ("momentum", "rmsprop", "adam"):
+        assert m[f"{opt}_escape"] < m["sgd_escape"]
 
 
 def test_saddle_exactly_on_the_ridge_needs_noise():
     still = LABS["saddle_escape"].run(y0=0.0)
     assert all(v == math.inf for v in still.measured.values())
     noisy = LABS["saddle_escape"].run(y0=0.0, noise=0.1)
-    assert noisy.measured["SGD escape step"] < math.inf
+    assert noisy.measured["sgd_escape"] < math.inf
 
 
 def test_zero_grad(default_results):
     m = default_results["zero_grad"].measured
-    assert m["largest relative mismatch vs rule"] < 1e-9
-    assert m["final loss with zero_grad()"] < 0.01 < m["final loss without zero_grad()"]
+    assert m["worst_mismatch"] < 1e-9
+    assert m["loss_with_zero_grad"] < 0.01 < m["loss_without_zero_grad"]
 
 
 def test_zero_grad_lab_leaves_the_global_generator_alone():
@@ -248,14 +286,12 @@ def test_zero_grad_lab_leaves_the_global_generator_alone():
 
 def test_nesterov_bounds(default_results):
     m = default_results["nesterov_rate"].measured
-    assert 0 < m["max (t+1)²·gap / (2L‖x0−x*‖²), Nesterov"] <= 1
-    assert 0 < m["max t·gap / (L‖x0−x*‖²/2), GD"] <= 1
-    assert m["final gap, Nesterov (start 0)"] < m["final gap, GD (start 0)"] / 10
+    assert 0 < m["nesterov_bound_ratio"] <= 1
+    assert 0 < m["gd_bound_ratio"] <= 1
+    assert m["nesterov_final_gap"] < m["gd_final_gap"] / 10
 
 
 def test_nesterov_worst_case_minimiser():
-    from descent_core.labs import nesterov_worst_case
-
     loss, grad, x_star, f_star = nesterov_worst_case(20, 2.0)
     assert grad(x_star[None]).abs().max() < 1e-12
     assert float(loss(x_star[None])) == pytest.approx(f_star, abs=1e-12)
@@ -303,3 +339,58 @@ def test_specs_are_consistent(lab_id):
                 options = spec.options()
                 assert spec.default in options and min(options) >= spec.min and max(options) <= spec.max
     assert lab.key() == lab.key(lab.defaults)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The registry's contract.
+
+
+@pytest.mark.parametrize("lab_id,params", [("convergence_rates", {"kappa": 37.0}), ("adagrad_decay", {"steps": 300}),
+                                           ("clipping_scaling", {"k": 3})])
+def test_quantity_ids_stay_when_the_labels_follow_the_settings(default_results, lab_id, params):
+    default, other = default_results[lab_id], LABS[lab_id].run(**params)
+    assert list(other.measured) == list(default.measured) and list(other.expected) == list(default.expected)
+    assert other.labels != default.labels  # a label may name the setting; an id never does
+
+
+def test_labels_are_what_a_reader_sees():
+    result = LABS["convergence_rates"].run(kappa=37.0, steps=200)
+    assert result.labels["gd_rate"] == "GD rate at κ = 37"
+    assert result.labels["gd_rate_theory"] == "GD rate (κ−1)/(κ+1) at κ = 37"
+
+
+def test_the_decorator_registers_the_function_below_it_unchanged():
+    warmup = LABS["warmup"]
+    assert warmup.experiment is labs_package.practice.warmup
+    assert [p.name for p in warmup.params] == ["lr", "noise", "warmup_steps", "seed"]
+    assert warmup.title and warmup.section == "schedules"
+
+
+def test_the_decorator_refuses_knobs_the_experiment_does_not_take():
+    with pytest.raises(TypeError, match="do not match"):
+        @lab(title="A lab", section="gd", claim="A claim.", params=(Param("x", "x", 0.0, 1.0, 0.5),))
+        def not_registered(y: float) -> LabResult:
+            raise AssertionError("never runs")
+    assert "not_registered" not in LABS
+
+
+def test_the_decorator_refuses_a_second_lab_with_the_same_id():
+    original = LABS["warmup"]
+    with pytest.raises(ValueError, match="registered twice"):
+        @lab(title="Another warmup", section="schedules", claim="A claim.", params=original.params)
+        def warmup(lr, noise, warmup_steps, seed) -> LabResult:
+            raise AssertionError("never runs")
+    assert LABS["warmup"] is original
+
+
+def test_a_result_is_built_by_keyword_and_labels_every_quantity():
+    with pytest.raises(TypeError):
+        LabResult(True, {}, {}, {}, "", {})
+    unlabelled = LabResult(passed=True, measured={"edge": 1.0}, expected={"edge_theory": 2.0}, labels={"edge": "edge"},
+                           verdict="", frames={})
+    with pytest.raises(TypeError, match="unlabelled"):
+        unlabelled.check_quantities("example")
+    label_as_id = LabResult(passed=True, measured={"GD edge": 1.0}, expected={}, labels={"GD edge": "GD edge"},
+                            verdict="", frames={})
+    with pytest.raises(TypeError, match="snake_case"):
+        label_as_id.check_quantities("example")

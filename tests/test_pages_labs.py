@@ -1,7 +1,6 @@
 """The Labs page and the "look inside an optimizer" page, opened through the app frame with Streamlit's AppTest."""
 
 import json
-import pathlib
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -9,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from apptest import open_page
 
 from descent_core.labs import LABS
-from descent_ui.labs import ordered_labs, plot_chart
+from descent_ui.labs import numbers_table, ordered_labs, plot_chart
 
 LABS_PAGE = "pages/labs.py"
 INSIDE_PAGE = "pages/inside.py"
@@ -73,6 +72,14 @@ def test_every_plot_becomes_a_valid_chart():
         for plot in result.plots:
             spec = plot_chart(plot, result.frames[plot.frame]).to_dict()
             assert spec["layer"], (lab.id, plot.frame)
+
+
+def test_the_numbers_table_shows_labels_not_ids():
+    result = LABS["stability_map"].run(grid_points=21, steps=50)
+    table = numbers_table(result)
+    assert list(table["quantity"]) == [result.labels[k] for k in [*result.measured, *result.expected]]
+    assert "GD largest stable lr" in set(table["quantity"]) and "gd_edge" not in set(table["quantity"])
+    assert list(table["kind"]) == ["measured"] * len(result.measured) + ["expected"] * len(result.expected)
 
 
 def test_inside_page_renders_and_switches_optimizer():

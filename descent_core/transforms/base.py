@@ -111,7 +111,10 @@ def plus_scaled(x: Tensor, y: Tensor, scale: Scalar) -> Tensor:
 
 def debias(moment: Tensor, decay: Scalar, t: int) -> Tensor:
     """Bias correction of a zero-initialised moving average: moment / (1 - decay**t)."""
-    return moment / (1.0 - decay**t)
+    correction = 1.0 - decay**t
+    if isinstance(correction, float):  # the same division by a cached 0-dim tensor: half the cost of a number
+        correction = constant(correction, moment)
+    return moment / correction
 
 
 _PARAM_DIMS = {n: tuple(range(1, n)) for n in range(2, 9)}  # every axis but the batch axis
@@ -128,7 +131,7 @@ def safe_ratio(numerator: Tensor, denominator: Tensor) -> Tensor:
     return torch.where((numerator > zero) & (denominator > zero), numerator / denominator, one)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=8192)  # per-step constants (bias corrections) included
 def _constant(value: float, dtype: torch.dtype, device: torch.device) -> Tensor:
     return torch.tensor(value, dtype=dtype, device=device)
 

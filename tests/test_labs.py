@@ -33,7 +33,8 @@ from descent_core.labs import (
 # The guide's order: the order in which a reader meets the {{lab:…}} markers (docs/CONVENTIONS.md lists the same).
 CONVENTION_IDS = ["stability_map", "convergence_rates", "zero_grad", "saddle_escape", "momentum_effective_lr",
                   "nesterov_rate", "adagrad_decay", "bias_correction", "epsilon_placement", "amsgrad_counterexample",
-                  "l2_vs_decoupled", "warmup", "clipping_scaling"]
+                  "l2_vs_decoupled", "schedule_free_vs_cosine", "adopt_counterexample", "prodigy_distance", "warmup",
+                  "clipping_scaling"]
 # The part module that holds each group's labs.
 PART_MODULES = {"Foundations": "foundations", "Momentum": "momentum", "Adaptive rates": "adaptive",
                 "The Adam family": "adam_family", "Frontier": "frontier", "After Adam": "after_adam",
@@ -394,3 +395,31 @@ def test_a_result_is_built_by_keyword_and_labels_every_quantity():
                             verdict="", frames={})
     with pytest.raises(TypeError, match="snake_case"):
         label_as_id.check_quantities("example")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# After Adam.
+
+
+def test_adopt_reaches_the_optimum_where_adam_is_driven_away(default_results):
+    m = default_results["adopt_counterexample"].measured
+    assert m["adam_final"] == 1.0
+    assert m["adopt_final"] <= -0.99 and m["adopt_worst_final"] <= -0.99
+    assert m["engine_gap"] < 1e-12
+
+
+def test_adopt_lab_turns_red_when_adam_does_not_fail():
+    result = LABS["adopt_counterexample"].run(b2=0.9, steps=3000)
+    assert not result.passed and "did not fail" in result.verdict
+
+
+def test_schedule_free_matches_a_tuned_cosine_and_beats_a_constant_rate(default_results):
+    m = default_results["schedule_free_vs_cosine"].measured
+    assert m["sf_loss"] <= 2.0 * m["cosine_loss"] and m["sf_loss"] < m["constant_loss"]
+    assert m["sf_over_cosine"] == pytest.approx(m["sf_loss"] / m["cosine_loss"])
+
+
+def test_prodigy_estimate_finds_the_scale_from_below(default_results):
+    m = default_results["prodigy_distance"].measured
+    assert 0.1 <= m["ratio_low"] <= m["ratio_high"] <= m["ratio_peak"] <= 1.0
+    assert m["worst_final_distance"] < 1e-3

@@ -29,7 +29,6 @@ from .state import RACE_DEVICE
 PREFIX = "surface."  # session-state namespace of this page
 DEFAULT_EXAMPLE = "Rosenbrock"
 DEFAULT_OPTIMIZERS = ["gd", "momentum", "rmsprop", "adam", "lion", "shampoo"]
-CHART_WIDTH = 540
 OWN = "(your own)"
 
 GRAMMAR = f"""
@@ -90,7 +89,18 @@ def render() -> None:
     except Exception as error:  # a user's formula must never take the page down  # noqa: BLE001
         st.error(f"The race failed on this surface: {escape_markdown(str(error))}", icon=":material/error:")
         return
-    race_view.show(view, claim=_claim(tuned), key=PREFIX + "chart")
+    race_view.show(view, claim=_claim(tuned), key=PREFIX + "chart", on_start=_start_clicked)
+
+
+def _start_clicked() -> None:
+    """A click on the map moves the start inputs there (inside the region)."""
+    point = race_view.clicked_start(PREFIX + "chart")
+    if point is None:
+        return
+    state = st.session_state
+    x = min(max(point[0], state[PREFIX + "x0"]), state[PREFIX + "x1"])
+    y = min(max(point[1], state[PREFIX + "y0"]), state[PREFIX + "y1"])
+    state[PREFIX + "sx"], state[PREFIX + "sy"] = float(f"{x:.3g}"), float(f"{y:.3g}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -158,7 +168,7 @@ def race_payload(text: str, bounds: tuple, start: tuple, optimizers: tuple[str, 
         rates = tune_surface(landscape, optimizers, steps=steps)
         landscape = surface_landscape(surface, bounds, start, tuned=rates)
     race = dc.race(landscape, list(optimizers), steps=steps, device=RACE_DEVICE)
-    return race_view.payload(race, width=CHART_WIDTH, speed=1.0, show_loss=True)
+    return race_view.payload(race, show_loss=True)
 
 
 def _claim(tuned: bool) -> str:

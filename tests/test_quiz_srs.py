@@ -1,4 +1,5 @@
-"""FSRS mapping: answers map onto ratings, and reviews move due dates as fsrs says, on a fixed clock."""
+"""FSRS: answers map onto ratings, reviews move due dates as fsrs says, states are strict, recall is forecast with
+fractional days, the review load grows with the retention target, and weights fit a person's own history."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -88,6 +89,97 @@ def test_retention_estimate_falls_with_time_and_ignores_unreviewed_cards():
     later = srs.retention_estimate(sched, [state, fresh], T0 + timedelta(days=30))
     assert 0 < later < soon <= 1
     assert srs.retention_estimate(sched, [fresh], T0) is None
+
+
+def test_recall_is_forecast_with_fractional_days_not_whole_ones():
+    """fsrs's own retrievability says 100% for the whole first day; a card failed an hour ago is not that safe."""
+    sched = srs.make_scheduler(fuzz=False)
+    failed = srs.review(sched, "c", None, Rating.Again, T0, 8.0)
+    an_hour_later, twenty_hours_later = T0 + timedelta(hours=1), T0 + timedelta(hours=20)
+    assert sched.get_card_retrievability(srs.state_from_dict(failed), twenty_hours_later) == 1.0
+    assert srs.recall_now(sched, failed, an_hour_later) < 1.0
+    assert srs.recall_now(sched, failed, twenty_hours_later) < 0.9 < srs.recall_now(sched, failed, an_hour_later)
+    # At t = S the curve passes through 90%, whatever the weights.
+    assert srs.recall_probability(srs.DEFAULT_PARAMETERS, 3.0, 3.0) == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("step", 1.5, "step must be a whole number"), ("step", True, "step"), ("stability", float("nan"), "finite"),
+    ("stability", -1.0, "stability"), ("stability", float("inf"), "finite"), ("difficulty", 0.5, "difficulty"),
+    ("state", 0, "state"), ("due", "0001-01-01T00:00:00+01:00", "between 2000 and 2200"), ("due", 17, "ISO"),
+    ("last_review", "2025-13-01", "ISO"), ("extra", 1, "unknown field"),
+])
+def test_states_that_would_break_fsrs_are_refused_by_name(field, value, message):
+    sched = srs.make_scheduler(fuzz=False)
+    state = srs.review(sched, "c", srs.review(sched, "c", None, Rating.Good, T0, 5.0), Rating.Good, T0 + timedelta(days=1), 5.0)
+    with pytest.raises(srs.StateError, match=message):
+        srs.state_from_dict(dict(state, **{field: value}))
+
+
+def test_every_accepted_state_can_be_reviewed_with_every_rating():
+    sched = srs.make_scheduler(fuzz=True)
+    states = [srs.new_state("c", T0).to_dict(),
+              {"card_id": 1, "state": 1, "step": srs.MAX_STEP, "stability": srs.MAX_STABILITY_DAYS, "difficulty": 10.0,
+               "due": "2199-12-31T00:00:00+00:00", "last_review": "2000-01-01T00:00:00+00:00"},
+              {"card_id": 1, "state": 3, "step": 0, "stability": srs.STABILITY_MIN, "difficulty": 1.0,
+               "due": "2000-01-01T00:00:00+00:00", "last_review": "2000-01-01T00:00:00+00:00"}]
+    for state in states:
+        checked = srs.checked_state(state, "c")
+        for rating in Rating:
+            after = srs.review(sched, "c", checked, rating, T0, 3.0)
+            assert srs.checked_state(after, "c") == after
+
+
+def test_a_higher_retention_target_means_more_reviews_a_day():
+    sched = srs.make_scheduler(fuzz=False)
+    states, now = [], T0
+    for i in range(30):
+        state = None
+        for k in range(3):
+            state = srs.review(sched, f"c{i}", state, Rating.Good, T0 + timedelta(days=k * (i % 4 + 1)), 5.0)
+        states.append(state)
+    later = T0 + timedelta(days=20)
+    loads = [srs.daily_review_load(srs.DEFAULT_PARAMETERS, r, states, later, days=60, new_cards=20)
+             for r in (0.70, 0.80, 0.90, 0.97)]
+    assert loads == sorted(loads) and loads[-1] > 2 * loads[0]
+    with pytest.raises(ValueError, match="between 0.70 and 0.97"):
+        srs.daily_review_load(srs.DEFAULT_PARAMETERS, 0.99, states, later)
+
+
+def simulated_history(weights, n_cards=70, reviews_each=11, seed=0):
+    """A learner whose memory follows FSRS with `weights`: recall at each review is drawn from that forecast."""
+    import random
+
+    rng, truth, history = random.Random(seed), srs.make_scheduler(weights, fuzz=False), []
+    for c in range(n_cards):
+        card_id, state, when = f"card-{c}", None, T0 + timedelta(hours=rng.random() * 24)
+        for k in range(reviews_each):
+            p = srs.recall_now(truth, state, when) if state else 0.6
+            rating = Rating.Good if rng.random() < p else Rating.Again
+            history.append(srs.PastReview(card_id, when, int(rating)))
+            state = srs.review(truth, card_id, state, rating, when, 5.0)
+            when = srs.due_at(state) + timedelta(hours=rng.random() * 48)
+    return history
+
+
+def test_weights_fitted_to_a_history_predict_it_better_than_the_defaults():
+    true_weights = list(srs.DEFAULT_PARAMETERS)
+    true_weights[:4] = [0.05, 0.1, 0.3, 1.0]  # a learner who forgets much faster than the defaults assume
+    history = simulated_history(true_weights)
+    assert srs.fit_ready_count(history) >= srs.MIN_REVIEWS_TO_FIT
+    report = srs.fit_parameters(history)
+    assert report.improved and report.loss_after < report.loss_before - 0.01
+    assert report.reviews_used == srs.log_loss(report.parameters, history)[1] >= srs.MIN_REVIEWS_TO_FIT
+    srs.check_parameters(list(report.parameters))
+    with pytest.raises(ValueError, match="needs 512 reviews"):
+        srs.fit_parameters(history[:100])
+
+
+def test_forecasts_pair_each_repeat_review_with_its_prediction():
+    history = simulated_history(srs.DEFAULT_PARAMETERS, n_cards=5, reviews_each=4)
+    paired = srs.forecasts(srs.DEFAULT_PARAMETERS, history)
+    assert len(paired) == 5 * 3 and all(0 < f.predicted <= 1 for f in paired)
+    assert [f.reviewed_at for f in paired] == sorted(f.reviewed_at for f in paired)
 
 
 def test_naive_datetimes_are_read_as_utc():

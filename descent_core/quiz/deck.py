@@ -1,22 +1,25 @@
-"""Flashcard decks: load content/decks/*.yaml, validate every card, resolve topics to sections.
+"""Flashcard decks: load content/decks/*.yaml, validate every card, resolve topics to the guide's sections.
 
 A deck file looks like::
 
     topic_group: Momentum
     cards:
       - id: momentum-why-ravine
-        kind: explain            # explain | choice
-        topic: momentum          # a section id from docs/CONVENTIONS.md
+        kind: explain            # explain | choice | formula
+        topic: momentum          # a section id (descent_core.content.sections())
         difficulty: 2            # 1..3
         prompt: ...
         answer: ...              # Markdown + KaTeX-friendly LaTeX
         key_points: [...]        # explain cards: the rubric
         options: [...]           # choice cards
         correct: 0               # choice cards: index into options
+        expression: lr * g       # formula cards: the true rule, in the surface parser's syntax
+        variables:               # formula cards: the symbols an answer may use, and their test ranges
+          - {name: g, meaning: "the gradient $g_t$", range: [-3, 3], latex: "g_t", aliases: [grad]}
 
-Generated cards (numeric, name-the-optimizer) are declared in code by `generators.py` and
-joined to the hand-written ones by `descent_core.quiz.all_cards()`; they go through the same
-validator so ids stay unique across both.
+Generated cards (numeric, name-the-optimizer) are declared in code by `generators.py` and joined to the
+hand-written ones by `descent_core.quiz.load_deck()`; they go through the same id check so ids stay unique.
+Topics, their titles and their links come from the section files themselves (`descent_core.content`).
 """
 
 from __future__ import annotations
@@ -28,33 +31,16 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from descent_core import content
+
+from .question import Variable
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DECK_DIR = ROOT / "content" / "decks"
-CONTENT_DIR = ROOT / "content"
+# Deck files hold cards; files whose name starts with an underscore hold prose the generators use (hints).
+DECK_GLOB = "[!_]*.yaml"
 
-# Section ids and fallback titles, as listed in docs/CONVENTIONS.md. When the section files exist,
-# their front-matter titles win (see `section_titles`). "notation" is not a quiz topic.
-SECTIONS: dict[str, str] = {
-    "problem": "The problem",
-    "gd": "Gradient descent",
-    "sgd": "Stochastic gradient descent",
-    "momentum": "Momentum",
-    "nesterov": "Nesterov",
-    "adagrad": "AdaGrad",
-    "rmsprop": "RMSProp",
-    "adadelta": "AdaDelta",
-    "adam": "Adam",
-    "amsgrad": "AMSGrad",
-    "adamw": "AdamW",
-    "nadam": "NAdam",
-    "frontier": "The frontier",
-    "schedules": "Schedules",
-    "grand-race": "The grand race",
-    "family": "The family table",
-    "bibliography": "Bibliography",
-}
-
-HAND_WRITTEN_KINDS = ("explain", "choice")
+HAND_WRITTEN_KINDS = ("explain", "choice", "formula")
 GENERATED_KINDS = ("numeric", "name")
 CARD_KINDS = HAND_WRITTEN_KINDS + GENERATED_KINDS
 
@@ -63,9 +49,33 @@ COMMON_KEYS = {"id", "kind", "topic", "difficulty", "prompt", "answer"}
 KEYS_BY_KIND = {
     "explain": COMMON_KEYS | {"key_points"},
     "choice": COMMON_KEYS | {"options", "correct", "key_points"},
+    "formula": COMMON_KEYS | {"expression", "variables", "key_points"},
 }
+VARIABLE_KEYS = {"name", "meaning", "range", "integer", "aliases", "latex"}
 # KaTeX in st.markdown renders none of these (CONVENTIONS.md, "Body Markdown").
 FORBIDDEN_LATEX = ("\\begin{align", "\\begin{equation", "\\label", "\\eqref", "\\newcommand", "\\def")
+
+
+# ----- topics: the guide's sections ----------------------------------------------------------------------------
+def topic_ids() -> list[str]:
+    """Every section id, in guide order: the topics a card may belong to."""
+    return list(content.sections())
+
+
+def topic_title(topic: str) -> str:
+    """The section's full title, e.g. "Momentum: a heavy ball in the ravine"."""
+    found = content.sections().get(topic)
+    return found.title if found else topic
+
+
+def topic_short_title(topic: str) -> str:
+    """The part of the title before its colon ("Momentum"): short enough for chart axes and tables."""
+    return topic_title(topic).split(":")[0]
+
+
+def topic_url(topic: str) -> str:
+    """Where the app serves the section, e.g. gd -> /gradient_descent."""
+    return "/" + content.section(topic).url_path
 
 
 @dataclass(frozen=True)
@@ -83,10 +93,12 @@ class Card:
     correct: int | None = None
     generator: str | None = None
     source: str = ""
+    expression: str = ""
+    variables: tuple[Variable, ...] = ()
 
     @property
     def link(self) -> str:
-        return section_url(self.topic)
+        return topic_url(self.topic)
 
 
 class DeckError(ValueError):
@@ -97,62 +109,11 @@ class DeckError(ValueError):
         super().__init__("invalid deck:\n" + "\n".join(f"- {p}" for p in problems))
 
 
-# File slug of each section (content/NN-<slug>.md, docs/CONVENTIONS.md). The app serves a section's page at
-# /<slug with underscores> (descent_ui.navigation.url_path); tests check the two rules agree.
-SECTION_SLUGS: dict[str, str] = {
-    "problem": "problem",
-    "gd": "gradient-descent",
-    "sgd": "sgd",
-    "momentum": "momentum",
-    "nesterov": "nesterov",
-    "adagrad": "adagrad",
-    "rmsprop": "rmsprop",
-    "adadelta": "adadelta",
-    "adam": "adam",
-    "amsgrad": "amsgrad",
-    "adamw": "adamw",
-    "nadam": "nadam",
-    "frontier": "frontier",
-    "schedules": "schedules",
-    "grand-race": "grand-race",
-    "family": "family-table",
-    "bibliography": "bibliography",
-}
-
-
-def section_url(topic: str) -> str:
-    """URL path of a section's page in the app, e.g. gd -> /gradient_descent."""
-    return "/" + SECTION_SLUGS[topic].replace("-", "_")
-
-
-def section_titles(content_dir: pathlib.Path = CONTENT_DIR) -> dict[str, str]:
-    """Section titles from front matter where the files exist, the conventions table otherwise."""
-    titles = dict(SECTIONS)
-    for path in sorted(content_dir.glob("*.md")):
-        meta = _front_matter(path.read_text(encoding="utf-8"))
-        if meta.get("id") in titles and isinstance(meta.get("title"), str):
-            titles[meta["id"]] = meta["title"]
-    return titles
-
-
-def _front_matter(text: str) -> dict[str, Any]:
-    if not text.startswith("---"):
-        return {}
-    end = text.find("\n---", 3)
-    if end < 0:
-        return {}
-    try:
-        meta = yaml.safe_load(text[3:end])
-    except yaml.YAMLError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
 def load_deck_files(deck_dir: pathlib.Path = DECK_DIR) -> list[Card]:
     """Load and validate every hand-written deck file; raise DeckError listing all problems."""
     cards: list[Card] = []
     problems: list[str] = []
-    for path in sorted(deck_dir.glob("*.yaml")):
+    for path in sorted(deck_dir.glob(DECK_GLOB)):
         file_cards, file_problems = parse_deck_text(path.read_text(encoding="utf-8"), source=path.name)
         cards.extend(file_cards)
         problems.extend(file_problems)
@@ -212,6 +173,10 @@ def card_from_mapping(raw: Any, source: str) -> tuple[Card | None, list[str]]:
     options, correct = raw.get("options", []), raw.get("correct")
     if kind == "choice":
         problems.extend(_choice_problems(options, correct, where))
+    variables: tuple[Variable, ...] = ()
+    if kind == "formula":
+        variables, formula_problems = _formula_problems(raw, where)
+        problems.extend(formula_problems)
     for name in ("prompt", "answer", *(["options"] if kind == "choice" else [])):
         problems.extend(_latex_problems(raw.get(name), f"{where} {name}"))
     for point in key_points:
@@ -229,6 +194,8 @@ def card_from_mapping(raw: Any, source: str) -> tuple[Card | None, list[str]]:
         options=tuple(str(o).strip() for o in options) if kind == "choice" else (),
         correct=correct if kind == "choice" else None,
         source=source.split(" card ")[0],
+        expression=str(raw.get("expression", "")).strip() if kind == "formula" else "",
+        variables=variables,
     ), []
 
 
@@ -237,7 +204,7 @@ def _common_problems(raw: Mapping[str, Any], where: str) -> list[str]:
     card_id = raw.get("id")
     if not isinstance(card_id, str) or not ID_PATTERN.match(card_id):
         problems.append(f"{where}: id must be lower-case kebab-case, got {card_id!r}")
-    if raw.get("topic") not in SECTIONS:
+    if raw.get("topic") not in content.sections():
         problems.append(f"{where}: topic {raw.get('topic')!r} is not a section id")
     difficulty = raw.get("difficulty")
     # bool is an int subclass; `difficulty: yes` is a typo, not a level.
@@ -262,6 +229,50 @@ def _choice_problems(options: Any, correct: Any, where: str) -> list[str]:
     return problems
 
 
+def _formula_problems(raw: Mapping[str, Any], where: str) -> tuple[tuple[Variable, ...], list[str]]:
+    from .formulas import check_card_formula  # the parser pulls in torch; only formula cards need it
+
+    raw_variables = raw.get("variables")
+    if not isinstance(raw_variables, list) or not raw_variables:
+        return (), [f"{where}: formula cards need a list of variables"]
+    variables, problems = [], []
+    for position, item in enumerate(raw_variables):
+        variable, item_problems = _variable(item, f"{where} variable {position + 1}")
+        problems.extend(item_problems)
+        if variable is not None:
+            variables.append(variable)
+    if not _is_text(raw.get("expression")):
+        problems.append(f"{where}: formula cards need the true rule as text in 'expression'")
+    if problems:
+        return (), problems
+    return tuple(variables), [f"{where}: {p}" for p in check_card_formula(raw["expression"], variables)]
+
+
+def _variable(item: Any, where: str) -> tuple[Variable | None, list[str]]:
+    if not isinstance(item, dict):
+        return None, [f"{where}: a variable must be a mapping with name, meaning and range"]
+    problems = []
+    extra = set(item) - VARIABLE_KEYS
+    if extra:
+        problems.append(f"{where}: unknown keys {sorted(extra)}")
+    span = item.get("range")
+    if not (isinstance(span, list) and len(span) == 2 and all(_is_number(v) for v in span)):
+        # PyYAML reads 1e-8 as text (YAML 1.1 wants 1.0e-8), hence the hint.
+        problems.append(f"{where}: range must be two numbers [low, high] (write 1.0e-3, not 1e-3)")
+    if not _is_text(item.get("name")) or not _is_text(item.get("meaning")):
+        problems.append(f"{where}: name and meaning must be non-empty text")
+    aliases = item.get("aliases", [])
+    if not isinstance(aliases, list) or not all(_is_text(a) for a in aliases):
+        problems.append(f"{where}: aliases must be a list of names")
+    if problems:
+        return None, problems
+    return Variable(
+        name=item["name"].strip(), meaning=item["meaning"].strip(), low=float(span[0]), high=float(span[1]),
+        integer=bool(item.get("integer", False)), aliases=tuple(a.strip() for a in aliases),
+        latex=str(item.get("latex", "")).strip(),
+    ), []
+
+
 def _latex_problems(value: Any, where: str) -> list[str]:
     texts = value if isinstance(value, list) else [value]
     problems = []
@@ -279,6 +290,10 @@ def _latex_problems(value: Any, where: str) -> list[str]:
 
 def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def duplicate_id_problems(cards: Iterable[Card]) -> list[str]:
@@ -311,8 +326,9 @@ class Deck:
     def topics(self) -> list[str]:
         """Topics that have cards, in the guide's section order."""
         present = {c.topic for c in self.cards}
-        return [t for t in SECTIONS if t in present]
+        return [t for t in topic_ids() if t in present]
 
     def in_topics(self, topics: Iterable[str] | None) -> list[Card]:
         wanted = set(topics) if topics else None
         return [c for c in self.cards if wanted is None or c.topic in wanted]
+

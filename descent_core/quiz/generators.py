@@ -1,24 +1,29 @@
-"""Generated cards: numeric questions with fresh parameters, and "name the optimizer" pictures.
+"""Generated cards: numeric questions with fresh parameters, and "name the optimizer" pictures from real races.
 
-Every answer is computed by running descent_core's own steppers (float64, one run), never by
-restating the closed form here; tests/test_quiz_generators.py checks each one against an
-independent closed form. That way a card can never teach a number the engine disagrees with.
+Every numeric answer is computed by running descent_core's own steppers (float64, one run), never by restating
+the closed form here; tests/test_quiz_generators.py checks each one against an independent closed form. That way a
+card can never teach a number the engine disagrees with. Name-the-optimizer cards are declared in
+content/decks/_name_races.yaml: each shows one optimizer's path from a race run with the settings written there,
+and its explanation is checked against that path by the tests.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import pathlib
 import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
+import yaml
 
 import descent_core as dc
+from descent_core import content
 
-from .deck import Card
-from .session import Question
+from .deck import DECK_DIR, Card, DeckError
+from .question import Question
 
 REL_TOL = 0.01
 TOLERANCE_NOTE = "Answers within 1% count as correct."
@@ -294,51 +299,70 @@ def adamw_shrink_after_k(rng: random.Random) -> Problem:
 
 
 # ----- name the optimizer ------------------------------------------------------------------------------------
-# Per landscape: candidates with settings chosen so each leaves a recognisable signature (GD zig-zags,
-# heavy ball overshoots, Lion moves diagonally in equal steps, AdaGrad stalls, Adam travels at about lr).
-NAME_RACES: dict[str, dict[str, Any]] = {
-    "ravine": {
-        "topic": "grand-race",
-        "steps": 60,
-        "hparams": {
-            "gd": {"lr": 0.09},
-            "momentum": {"lr": 0.02, "momentum": 0.9},
-            "adagrad": {"lr": 2.0},
-            "adam": {"lr": 0.5},
-            "lion": {"lr": 0.2},
-        },
-    },
-    "rotated_ravine": {
-        "topic": "frontier",
-        "steps": 60,
-        "hparams": {
-            "gd": {"lr": 0.09},
-            "momentum": {"lr": 0.02, "momentum": 0.9},
-            "rmsprop": {"lr": 0.3},
-            "lion": {"lr": 0.3},
-            "adam": {"lr": 0.6},
-        },
-    },
-    # The start sits almost on the ridge (y = 1e-3): how fast each method escapes is the tell.
-    "saddle": {
-        "topic": "problem",
-        "steps": 60,
-        "hparams": {
-            "gd": {"lr": 0.05},
-            "momentum": {"lr": 0.02, "momentum": 0.9},
-            "adam": {"lr": 0.05},
-            "lion": {"lr": 0.05},
-        },
-    },
-}
+NAME_RACES_FILE = DECK_DIR / "_name_races.yaml"
 N_OPTIONS = 4
+NAME_DIFFICULTY = 2
+
+
+@dataclass(frozen=True)
+class NameRace:
+    id: str
+    landscape: str
+    steps: int
+    landmark: tuple[float, float]  # the minimum the tells speak of (for the saddle, the saddle point)
+    hparams: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class NameCard:
+    race: str
+    optimizer: str
+    tell: str
+    claims: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return f"gen-name-{self.race.replace('_', '-')}-{self.optimizer}"
+
+
+def load_name_races(path: pathlib.Path = NAME_RACES_FILE) -> tuple[dict[str, NameRace], list[NameCard]]:
+    """The races and cards of the name-the-optimizer file, checked against the engine's ids."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    problems: list[str] = []
+    races = {}
+    for race_id, spec in doc.get("races", {}).items():
+        if spec.get("landscape") not in dc.LANDSCAPES:
+            problems.append(f"race {race_id}: unknown landscape {spec.get('landscape')!r}")
+            continue
+        unknown = [o for o in spec.get("optimizers", {}) if o not in dc.OPTIMIZERS]
+        if unknown or len(spec.get("optimizers", {})) < N_OPTIONS:
+            problems.append(f"race {race_id}: needs at least {N_OPTIONS} known optimizers (unknown: {unknown})")
+            continue
+        races[race_id] = NameRace(race_id, spec["landscape"], int(spec["steps"]), tuple(spec["landmark"]),
+                                  {o: dict(h) for o, h in spec["optimizers"].items()})
+    cards = []
+    for item in doc.get("cards", []):
+        race = races.get(item.get("race"))
+        if race is None or item.get("optimizer") not in race.hparams or not str(item.get("tell", "")).strip():
+            problems.append(f"name card {item!r}: needs a known race, one of its optimizers and a tell")
+            continue
+        cards.append(NameCard(item["race"], item["optimizer"], " ".join(item["tell"].split()), tuple(item.get("claims", ()))))
+    if problems:
+        raise DeckError(problems)
+    return races, cards
+
+
+@functools.lru_cache(maxsize=1)
+def name_races() -> tuple[dict[str, NameRace], dict[str, NameCard]]:
+    races, cards = load_name_races()
+    return races, {c.id: c for c in cards}
 
 
 @functools.lru_cache(maxsize=None)
-def name_race(landscape_id: str) -> Any:
-    """The race behind a name-the-optimizer card (deterministic, so computed once per process)."""
-    spec = NAME_RACES[landscape_id]
-    return dc.race(landscape_id, list(spec["hparams"]), steps=spec["steps"], hparams=spec["hparams"], seed=0,
+def name_race(race_id: str) -> Any:
+    """The race behind a set of name-the-optimizer cards (deterministic, so computed once per process)."""
+    spec = name_races()[0][race_id]
+    return dc.race(spec.landscape, list(spec.hparams), steps=spec.steps, hparams=spec.hparams, seed=0,
                    dtype=DTYPE, device="cpu")
 
 
@@ -349,56 +373,48 @@ def surface_grid(landscape_id: str, resolution: int = 40) -> dict[str, list]:
     return {"x": xs.tolist(), "y": ys.tolist(), "loss": loss.tolist()}
 
 
-def _make_name_question(landscape_id: str, rng: random.Random) -> Question:
-    spec = NAME_RACES[landscape_id]
-    race = name_race(landscape_id)
-    answer_id = rng.choice(race.optimizers)
-    distractors = rng.sample([o for o in race.optimizers if o != answer_id], N_OPTIONS - 1)
-    choices = distractors + [answer_id]
+def name_topic(optimizer: str) -> str:
+    """The section that teaches an optimizer (the newer ones all live in the frontier section)."""
+    return optimizer if optimizer in content.sections() else "frontier"
+
+
+def _make_name_question(card_id: str, rng: random.Random) -> Question:
+    card = name_races()[1][card_id]
+    spec = name_races()[0][card.race]
+    race = name_race(card.race)
+    distractors = rng.sample([o for o in race.optimizers if o != card.optimizer], N_OPTIONS - 1)
+    choices = distractors + [card.optimizer]
     rng.shuffle(choices)
-    index = race.optimizers.index(answer_id)
-    path = race.paths[index, 0]
-    surface = dc.LANDSCAPES[landscape_id]
-    names = [dc.OPTIMIZERS[o].name for o in choices]
-    settings = ", ".join(f"{k} = {v:g}" for k, v in spec["hparams"][answer_id].items())
+    path = race.paths[race.optimizers.index(card.optimizer), 0]
+    surface = dc.LANDSCAPES[spec.landscape]
+    settings = ", ".join(f"{k} = {v:g}" for k, v in spec.hparams[card.optimizer].items())
     return Question(
-        card_id=f"gen-name-optimizer-{landscape_id.replace('_', '-')}",
+        card_id=card_id,
         kind="name",
-        topic=spec["topic"],
-        difficulty=2,
+        topic=name_topic(card.optimizer),
+        difficulty=NAME_DIFFICULTY,
         prompt=(f"This trajectory ran {race.steps} steps on the **{surface.name}** landscape from the marked start. "
                 "Which optimizer made it?"),
-        answer=(f"**{dc.OPTIMIZERS[answer_id].name}** ({settings}). {NAME_HINTS.get(answer_id, '')}"),
-        options=tuple(names),
-        correct=choices.index(answer_id),
+        answer=f"**{dc.OPTIMIZERS[card.optimizer].name}** ({settings}). {card.tell}",
+        options=tuple(dc.OPTIMIZERS[o].name for o in choices),
+        correct=choices.index(card.optimizer),
         picture={
-            "landscape": landscape_id,
+            "landscape": spec.landscape,
             "path": path.tolist(),
             "bounds": surface.bounds,
-            "grid": surface_grid(landscape_id),
+            "grid": surface_grid(spec.landscape),
             "log_scale": surface.log_scale,
         },
-        params={"optimizer": answer_id, "choices": choices},
+        params={"optimizer": card.optimizer, "choices": choices, "race": card.race},
     )
 
 
-NAME_HINTS = {
-    "gd": "The tell: it zig-zags across the steep direction while creeping along the shallow one.",
-    "momentum": "The tell: it builds up speed and overshoots, curving past the minimum before settling.",
-    "adagrad": "The tell: a fast start whose steps keep shrinking, because its squared-gradient sum only grows.",
-    "adam": "The tell: steps of roughly the learning rate in each coordinate, with some momentum-driven overshoot.",
-    "lion": "The tell: every coordinate moves by exactly the learning rate each step (a sign update), so the path "
-            "runs at 45 degrees in a staircase.",
-    "rmsprop": "The tell: per-coordinate normalisation makes the steep and shallow directions move at similar speeds.",
-}
-
-
 def _register_name_generators() -> None:
-    for landscape_id, spec in NAME_RACES.items():
-        card_id = f"gen-name-optimizer-{landscape_id.replace('_', '-')}"
-        make = functools.partial(_make_name_question, landscape_id)
-        title = f"Name the optimizer from its trajectory on {dc.LANDSCAPES[landscape_id].name}"
-        GENERATORS[card_id] = Generator(card_id, "name", spec["topic"], 2, title, make)
+    for card_id, card in name_races()[1].items():
+        surface = dc.LANDSCAPES[name_races()[0][card.race].landscape]
+        title = f"Name the optimizer from its trajectory on {surface.name}"
+        GENERATORS[card_id] = Generator(card_id, "name", name_topic(card.optimizer), NAME_DIFFICULTY, title,
+                                        functools.partial(_make_name_question, card_id))
 
 
 _register_name_generators()

@@ -1,13 +1,15 @@
 """A quiz session as a pure state machine: which cards, in which phase, what each answer earned.
 
-Time is always passed in (`now`, seconds on any monotonic clock), so tests drive a session with a
-fake clock and the UI with time.monotonic(). Nothing here touches Streamlit or the database: the UI
-records each Outcome in the store as it happens.
+Time is always passed in (`now`, seconds on any monotonic clock), so tests drive a session with a fake clock and
+the UI with time.monotonic(). Nothing here touches Streamlit or the database: the UI records each Outcome in the
+store as it happens, and removes it again when the learner undoes it.
 
 Phases of the current card::
 
     asking --answer/timeout--> feedback --next--> asking (next card) ... --> done
-    asking --reveal (explain)--> grading --grade--> feedback
+    asking --reveal (explain)--> grading --grade 1-4--> feedback
+    feedback --undo--> grading (explain: grade again) | withdrawn (machine-checked: not counted) --next--> ...
+    asking --pause--> asking (paused: clock stopped, card hidden) --resume--> asking
 """
 
 from __future__ import annotations
@@ -18,35 +20,17 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from . import srs
 from .deck import Card
-from .scoring import NO_POINTS, Award, award
+from .formulas import FormulaError, grade_formula
+from .question import Question
+from .scoring import NO_POINTS, Award, award, self_graded_award
 
 MODES = {"drill": "Timed drill", "due": "Due review", "weak": "Weak spots"}
-DEFAULT_TIME_LIMITS = {"explain": 90.0, "choice": 30.0, "numeric": 60.0, "name": 30.0}
-# Share of an explain card's key points the user must tick for the card to count as right.
-EXPLAIN_PASS_SHARE = 0.6
-
-
-@dataclass
-class Question:
-    """One card as asked: generated kinds get fresh parameters, so prompt and answer are per-instance."""
-
-    card_id: str
-    kind: str
-    topic: str
-    difficulty: int
-    prompt: str
-    answer: str
-    key_points: tuple[str, ...] = ()
-    options: tuple[str, ...] = ()
-    correct: int | None = None
-    value: float | None = None  # numeric cards: the exact answer
-    rel_tol: float = 0.01  # numeric cards: accepted relative error, stated in the prompt
-    picture: dict[str, Any] | None = None  # name-the-optimizer cards: the trajectory to draw
-    params: dict[str, Any] = field(default_factory=dict)
+DEFAULT_TIME_LIMITS = {"explain": 90.0, "choice": 30.0, "numeric": 60.0, "name": 30.0, "formula": 90.0}
+GRADE_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 
 
 @dataclass
@@ -60,16 +44,16 @@ class Outcome:
     elapsed_s: float
     limit_s: float
     award: Award
-    credit: float = 1.0
+    rating: int  # the FSRS rating this answer gives the card (1 Again .. 4 Easy)
+    self_graded: bool = False
     response: str = ""
+    detail: str = ""  # formula cards: where the typed rule and the true one part
+    streak_before: int = 0
+    best_before: int = 0
 
     @property
     def points(self) -> int:
         return self.award.total
-
-    @property
-    def rating(self) -> int:
-        return int(srs.rating_for(self.correct, self.timed_out, self.elapsed_s, self.limit_s))
 
 
 class NumericFormatError(ValueError):
@@ -85,6 +69,8 @@ def parse_number(text: str) -> float:
     cleaned = text.strip().replace("\u2212", "-").replace(" ", "")
     if not cleaned:
         raise NumericFormatError("Type a number first, for example 0.25 or 1e-3.")
+    if len(cleaned) > 60:
+        raise NumericFormatError("That is too long for a number; type at most 60 characters.")
     if re.fullmatch(r"-?\d+,\d+", cleaned):
         raise NumericFormatError(f"Use a dot for decimals: {cleaned.replace(',', '.')} rather than {cleaned}.")
     fraction = re.fullmatch(r"(-?[\d.eE+-]+)/([\d.eE+-]+)", cleaned)
@@ -93,7 +79,7 @@ def parse_number(text: str) -> float:
             value = float(fraction.group(1)) / float(fraction.group(2))
         else:
             value = float(cleaned)
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         raise NumericFormatError(
             f"Could not read {text.strip()!r} as a number. Use a decimal (0.25), scientific notation (2.5e-1) or a fraction (1/4)."
         ) from None
@@ -119,6 +105,8 @@ def static_question(card: Card) -> Question:
         key_points=card.key_points,
         options=card.options,
         correct=card.correct,
+        expression=card.expression,
+        variables=card.variables,
     )
 
 
@@ -126,7 +114,7 @@ def question_for(card: Card, rng: random.Random) -> Question:
     """Hand-written cards are asked as written; generated ones get fresh random parameters."""
     if card.generator is None:
         return static_question(card)
-    from .generators import make_question  # imports the engine (torch) only when needed
+    from .generators import make_question  # imports the engine's races only when needed
 
     return make_question(card, rng)
 
@@ -138,9 +126,11 @@ class QuizSession:
     time_limits: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIME_LIMITS))
     index: int = 0
     phase: str = "ready"
+    paused: bool = False
     started_at: float | None = None
-    frozen_elapsed: float | None = None  # explain cards: time to reveal
+    frozen_elapsed: float | None = None  # explain cards: time to reveal; any card: time when paused
     outcomes: list[Outcome] = field(default_factory=list)
+    withdrawn: list[int] = field(default_factory=list)  # indices of cards whose answer was undone
     streak: int = 0
     best_streak: int = 0
     score: int = 0
@@ -163,7 +153,10 @@ class QuizSession:
         return max(0.0, self.limit() - self.elapsed(now))
 
     def expired(self, now: float) -> bool:
-        return self.phase == "asking" and self.elapsed(now) >= self.limit()
+        return self.phase == "asking" and not self.paused and self.elapsed(now) >= self.limit()
+
+    def last_outcome(self) -> Outcome | None:
+        return self.outcomes[-1] if self.outcomes else None
 
     # ----- transitions ----------------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -176,7 +169,8 @@ class QuizSession:
         question = self._expect("asking", kinds=("choice", "name"))
         if self.expired(now):
             return self.timeout(now)
-        return self._finish(question.correct == option, now, response=_option_label(question, option))
+        correct = question.correct == option
+        return self._finish(correct, now, response=_option_label(question, option))
 
     def answer_numeric(self, text: str, now: float) -> Outcome:
         """Raises NumericFormatError for unreadable input and leaves the card (and its clock) running."""
@@ -186,8 +180,16 @@ class QuizSession:
         value = parse_number(text)
         return self._finish(numeric_matches(question, value), now, response=text.strip())
 
+    def answer_formula(self, text: str, now: float) -> Outcome:
+        """Raises FormulaError for text the parser cannot read and leaves the card (and its clock) running."""
+        question = self._expect("asking", kinds=("formula",))
+        if self.expired(now):
+            return self.timeout(now)
+        verdict = grade_formula(text, question.expression, question.variables, seed=self.index)
+        return self._finish(verdict.correct, now, response=text.strip(), detail=verdict.reason)
+
     def reveal(self, now: float) -> Outcome | None:
-        """Explain cards: stop the clock and show the rubric. Revealing after time ran out is a miss."""
+        """Explain cards: stop the clock and show the model answer. Revealing after time ran out is a miss."""
         self._expect("asking", kinds=("explain",))
         if self.expired(now):
             return self.timeout(now)
@@ -195,19 +197,55 @@ class QuizSession:
         self.phase = "grading"
         return None
 
-    def grade_explain(self, ticked: Sequence[bool]) -> Outcome:
+    def grade_self(self, rating: int) -> Outcome:
+        """Explain cards: the learner's own FSRS grade, 1 Again, 2 Hard, 3 Good, 4 Easy."""
         question = self._expect("grading", kinds=("explain",))
-        total = len(question.key_points)
-        share = sum(bool(t) for t in ticked) / total if total else 0.0
-        said = f"{sum(bool(t) for t in ticked)}/{total} key points"
-        return self._finish(share >= EXPLAIN_PASS_SHARE, now=None, response=said, credit=share)
+        if rating not in GRADE_LABELS:
+            raise ValueError(f"a grade is 1, 2, 3 or 4, not {rating!r}")
+        reveal_s = self.frozen_elapsed or 0.0
+        correct = rating > 1
+        streak = self.streak + 1 if correct else 0
+        points = self_graded_award(rating, question.difficulty, reveal_s, streak)
+        return self._record(correct, timed_out=False, elapsed=min(reveal_s, self.limit()), response=GRADE_LABELS[rating],
+                            rating=rating, points=points, self_graded=True)
 
     def timeout(self, now: float) -> Outcome:
         self._expect("asking")
         return self._record(correct=False, timed_out=True, elapsed=self.limit(), response="(time ran out)")
 
-    def next(self, now: float) -> None:
+    def undo(self) -> Outcome:
+        """Take back the answer on the feedback screen. A self-grade can be given again; a machine-checked answer,
+        whose solution has now been seen, is withdrawn: it counts for nothing and the session moves on."""
         self._expect("feedback")
+        outcome = self.outcomes.pop()
+        self.score -= outcome.points
+        self.streak, self.best_streak = outcome.streak_before, outcome.best_before
+        if outcome.self_graded:
+            self.phase = "grading"
+            self.frozen_elapsed = outcome.elapsed_s
+        else:
+            self.withdrawn.append(self.index)
+            self.phase = "withdrawn"
+        return outcome
+
+    def pause(self, now: float) -> None:
+        """Stop the clock of the card being asked (the page was left); the card stays hidden until `resume`."""
+        if self.phase != "asking" or self.paused:
+            return
+        self.frozen_elapsed = self.elapsed(now)
+        self.paused = True
+
+    def resume(self, now: float) -> None:
+        if not self.paused:
+            return
+        assert self.frozen_elapsed is not None
+        self.started_at = now - self.frozen_elapsed
+        self.frozen_elapsed = None
+        self.paused = False
+
+    def next(self, now: float) -> None:
+        if self.phase not in ("feedback", "withdrawn"):
+            raise PhaseError(f"card {self.index + 1} is in phase {self.phase!r}, not feedback")
         if self.index + 1 >= len(self.questions):
             self.phase = "done"
             return
@@ -217,43 +255,44 @@ class QuizSession:
     def end(self) -> None:
         """Stop early: the summary covers the cards answered so far; an unanswered card is not counted."""
         self.phase = "done"
+        self.paused = False
 
     # ----- helpers ---------------------------------------------------------------------------------
     def _ask(self, now: float) -> None:
         self.phase = "asking"
+        self.paused = False
         self.started_at = now
         self.frozen_elapsed = None
 
     def _expect(self, phase: str, kinds: Iterable[str] | None = None) -> Question:
         if self.phase != phase:
             raise PhaseError(f"card {self.index + 1} is in phase {self.phase!r}, not {phase!r}")
+        if self.paused:
+            raise PhaseError(f"card {self.index + 1} is paused")
         question = self.current()
         if kinds is not None and question.kind not in kinds:
             raise PhaseError(f"a {question.kind} card cannot take that answer")
         return question
 
-    def _finish(self, correct: bool, now: float | None, response: str, credit: float = 1.0) -> Outcome:
-        elapsed = self.frozen_elapsed if now is None else self.elapsed(now)
-        assert elapsed is not None
-        return self._record(correct, timed_out=False, elapsed=min(elapsed, self.limit()), response=response, credit=credit)
+    def _finish(self, correct: bool, now: float, response: str, detail: str = "") -> Outcome:
+        elapsed = min(self.elapsed(now), self.limit())
+        return self._record(correct, timed_out=False, elapsed=elapsed, response=response, detail=detail)
 
-    def _record(self, correct: bool, timed_out: bool, elapsed: float, response: str, credit: float = 1.0) -> Outcome:
+    def _record(self, correct: bool, timed_out: bool, elapsed: float, response: str, rating: int | None = None,
+                points: Award | None = None, self_graded: bool = False, detail: str = "") -> Outcome:
         question = self.current()
+        streak_before, best_before = self.streak, self.best_streak
         self.streak = self.streak + 1 if correct else 0
         self.best_streak = max(self.best_streak, self.streak)
-        points = award(correct, question.difficulty, elapsed, self.limit(), self.streak, credit) if correct else NO_POINTS
+        if points is None:
+            points = award(correct, question.difficulty, elapsed, self.limit(), self.streak) if correct else NO_POINTS
+        if rating is None:
+            rating = int(srs.rating_for(correct, timed_out, elapsed, self.limit()))
         outcome = Outcome(
-            index=self.index,
-            card_id=question.card_id,
-            topic=question.topic,
-            kind=question.kind,
-            correct=correct,
-            timed_out=timed_out,
-            elapsed_s=elapsed,
-            limit_s=self.limit(),
-            award=points,
-            credit=0.0 if timed_out else credit,
-            response=response,
+            index=self.index, card_id=question.card_id, topic=question.topic, kind=question.kind, correct=correct,
+            timed_out=timed_out, elapsed_s=elapsed, limit_s=self.limit(), award=points, rating=rating,
+            self_graded=self_graded, response=response, detail=detail, streak_before=streak_before,
+            best_before=best_before,
         )
         self.score += points.total
         self.outcomes.append(outcome)
@@ -290,6 +329,7 @@ class Summary:
     per_topic: list[TopicScore]
     outcomes: list[Outcome]
     missed: list[Question]
+    withdrawn: int = 0
 
     @property
     def accuracy(self) -> float:
@@ -311,6 +351,7 @@ def summarise(session: QuizSession) -> Summary:
         per_topic=per_topic,
         outcomes=list(session.outcomes),
         missed=missed,
+        withdrawn=len(session.withdrawn),
     )
 
 
@@ -370,3 +411,10 @@ def build_session(mode: str, cards: Sequence[Card], rng: random.Random, time_lim
     limits = dict(DEFAULT_TIME_LIMITS)
     limits.update(time_limits or {})
     return QuizSession(mode=mode, questions=[question_for(c, rng) for c in cards], time_limits=limits)
+
+
+__all__ = [
+    "DEFAULT_TIME_LIMITS", "FormulaError", "GRADE_LABELS", "MODES", "NumericFormatError", "Outcome", "PhaseError",
+    "QuizSession", "Summary", "TopicScore", "build_session", "numeric_matches", "parse_number", "pick_drill",
+    "pick_due", "pick_weak", "question_for", "static_question", "summarise", "topic_scores",
+]

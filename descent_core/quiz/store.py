@@ -1,31 +1,42 @@
-"""Progress store: profiles, reviews, FSRS card states and session scores in any SQLAlchemy database.
+"""Progress store: schema and migrations, per-answer commits, card states with versions, in any SQLAlchemy database.
 
-Every function takes an Engine (the UI passes `st.connection("sql").engine`), so the store is tested
-without Streamlit. Each write is its own transaction: a review is committed the moment it is answered.
-Datetimes are stored as naive UTC (SQLite keeps no zone) and handed back timezone-aware.
+Every function takes an Engine (the UI passes `st.connection("sql").engine`), so the store is tested without
+Streamlit, on SQLite and on PostgreSQL. Datetimes are stored as naive UTC (SQLite keeps no zone) and handed back
+timezone-aware.
+
+Three rules keep progress safe when many people, or one person in two tabs, write at once:
+
+- An answer is one short transaction: it reads the card's state as stored *now*, lets the scheduler compute the
+  next state from it, and writes it back only if the row's `version` is still the one it read (otherwise it reads
+  again). A tab holding a stale copy therefore never overwrites a review made in another tab.
+- Transient errors (SQLite busy, a PostgreSQL serialization failure or dropped connection) are retried with
+  backoff; `TransientStoreError` tells the caller the write did not happen yet and may be tried again later.
+- Everything a profile owns carries a `generation`. An import writes a new generation in small transactions and
+  then switches the profile to it in one tiny one, so a large import never holds the write lock for long and a
+  failed import leaves the old progress in place.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import random
+import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import srs
-from .deck import SECTIONS
 
-SCHEMA_VERSION = 1
-EXPORT_FORMAT = "descent-progress"
-EXPORT_VERSION = 1
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-MAX_IMPORT_ROWS = 100_000
+SCHEMA_VERSION = 2
 MAX_PROFILE_NAME = 40
-PROFILE_NAME_PATTERN = re.compile(r"^[\w .'-]+$")
+# Columns are wider than the name limit: a name is limited after NFKC and case folding, and both can lengthen text.
+NAME_COLUMN = 160
+SQLITE_BUSY_TIMEOUT_MS = 500
+RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 metadata = sa.MetaData()
 
@@ -40,10 +51,17 @@ profiles = sa.Table(
     "profiles",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    # Case-folded name: "Ada" and "ada " are the same profile.
-    sa.Column("name_key", sa.String(MAX_PROFILE_NAME * 2), nullable=False, unique=True),
-    sa.Column("name", sa.String(MAX_PROFILE_NAME * 2), nullable=False),
+    # NFKC + case-folded name: "Ada", "ADA" and the full-width "Ａｄａ" are one profile.
+    sa.Column("name_key", sa.String(NAME_COLUMN), nullable=False, unique=True),
+    sa.Column("name", sa.String(NAME_COLUMN), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("passphrase_hash", sa.String(255), nullable=True),
+    sa.Column("owner", sa.String(255), nullable=True),  # the signed-in identity that owns it (st.user), if any
+    sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("desired_retention", sa.Float, nullable=True),
+    sa.Column("fsrs_parameters", sa.Text, nullable=True),  # JSON list of 21 weights fitted to this profile
+    sa.Column("fit_report", sa.Text, nullable=True),  # JSON: the log-loss before and after that fit
+    sa.Index("ix_profiles_owner", "owner", unique=True),
 )
 
 sessions = sa.Table(
@@ -57,6 +75,7 @@ sessions = sa.Table(
     sa.Column("n_cards", sa.Integer, nullable=False, default=0),
     sa.Column("n_correct", sa.Integer, nullable=False, default=0),
     sa.Column("score", sa.Integer, nullable=False, default=0),
+    sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
 )
 
 reviews = sa.Table(
@@ -73,20 +92,38 @@ reviews = sa.Table(
     sa.Column("timed_out", sa.Boolean, nullable=False),
     sa.Column("elapsed_ms", sa.Integer, nullable=False),
     sa.Column("points", sa.Integer, nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_reviews_profile_time", "profile_id", "reviewed_at"),
+    sa.Index("ix_reviews_profile_card", "profile_id", "generation", "card_id"),
 )
 
-card_states = sa.Table(
-    "card_states",
+
+def _card_states_table(name: str, meta: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        name,
+        meta,
+        sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id"), primary_key=True),
+        sa.Column("generation", sa.Integer, primary_key=True, server_default="0"),
+        sa.Column("card_id", sa.String(100), primary_key=True),
+        sa.Column("state", sa.Text, nullable=True),  # fsrs.Card.to_dict() as JSON; empty for a new or reset card
+        sa.Column("due", sa.DateTime, nullable=True),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("suspended", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("reset_at", sa.DateTime, nullable=True),
+    )
+
+
+card_states = _card_states_table("card_states", metadata)
+
+# One row per import: its id is the generation the imported rows are written under.
+import_batches = sa.Table(
+    "import_batches",
     metadata,
-    sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id"), primary_key=True),
-    sa.Column("card_id", sa.String(100), primary_key=True),
-    sa.Column("state", sa.Text, nullable=False),  # fsrs.Card.to_dict() as JSON
-    sa.Column("due", sa.DateTime, nullable=False),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id"), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished", sa.Boolean, nullable=False, server_default=sa.false()),
 )
-
-# version -> function(connection) bringing a database from version-1 up to version.
-MIGRATIONS: dict[int, Any] = {}
 
 
 class StoreError(RuntimeError):
@@ -97,24 +134,108 @@ class SchemaError(StoreError):
     pass
 
 
-class ProfileNameError(StoreError):
-    pass
+class TransientStoreError(StoreError):
+    """The database was busy or unreachable for a moment; nothing was written, and trying again later is safe."""
 
 
-class ImportRejected(StoreError):
-    """The import file failed validation; nothing was written."""
+class UndoRefused(StoreError):
+    """The review cannot be taken back: the card was reviewed again since (in another tab, say)."""
 
 
-# ----- schema --------------------------------------------------------------------------------------------
+# ----- engines, transient errors and retries --------------------------------------------------------------------
+def prepare_engine(engine: Engine) -> Engine:
+    """Per-connection settings: SQLite waits briefly for a lock instead of failing at once, and enforces keys."""
+    if engine.dialect.name == "sqlite" and not getattr(engine, "_descent_prepared", False):
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised through every SQLite test
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.close()
+
+        engine._descent_prepared = True  # type: ignore[attr-defined]
+        engine.dispose()  # connections made before the listener would miss it
+    return engine
+
+
+_TRANSIENT_PG_CODES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that say "not now" rather than "never": worth retrying, and worth keeping the answer for later."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if code and (code in _TRANSIENT_PG_CODES or str(code).startswith("08")):
+            return True
+        if isinstance(exc, sa.exc.OperationalError):
+            text = str(exc.orig).lower()
+            return any(word in text for word in ("locked", "busy", "timeout", "could not connect", "connection"))
+    return False
+
+
+T = TypeVar("T")
+
+
+class _Conflict(Exception):
+    """Another writer changed the row between our read and our write: read again."""
+
+
+def retrying(action: Callable[[], T], delays: Iterable[float] = RETRY_DELAYS_S,
+             sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run `action`, retrying transient errors and version conflicts with jittered, growing pauses.
+
+    Raises TransientStoreError when the database stays busy; any other error is raised as it is.
+    """
+    waits = list(delays)
+    for attempt in range(len(waits) + 1):
+        try:
+            return action()
+        except _Conflict:
+            if attempt == len(waits):
+                raise TransientStoreError("the card kept changing under this write; try again") from None
+        except sa.exc.DBAPIError as exc:
+            if not is_transient(exc):
+                raise
+            if attempt == len(waits):
+                raise TransientStoreError(_first_line(exc)) from exc
+        sleep(waits[attempt] * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", exc) or type(exc).__name__).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+# ----- schema --------------------------------------------------------------------------------------------------
 def ensure_schema(engine: Engine) -> int:
-    """Create the tables on first run, apply migrations, and return the schema version."""
+    """Create the tables on first run, migrate an older database forward, and return the schema version."""
+    prepare_engine(engine)
+
+    def create() -> None:
+        metadata.create_all(engine, checkfirst=True)
+
     try:
-        metadata.create_all(engine, checkfirst=True)
-    except sa.exc.OperationalError:
+        retrying(create)
+    except sa.exc.DBAPIError:
         # Two sessions starting at once can race on CREATE TABLE; the second attempt sees the tables.
-        metadata.create_all(engine, checkfirst=True)
+        create()
+    for attempt in range(3):
+        try:
+            return _migrate(engine)
+        except sa.exc.DBAPIError:
+            if attempt == 2:
+                raise  # a second process migrating at the same moment wins; re-reading the version settles it
+    raise AssertionError("unreachable")
+
+
+def _migrate(engine: Engine) -> int:
     with engine.begin() as conn:
-        found = conn.execute(sa.select(schema_version.c.version)).scalar()
+        query = sa.select(schema_version.c.version)
+        if engine.dialect.name != "sqlite":
+            query = query.with_for_update()  # one migrator at a time on a shared server
+        found = conn.execute(query).scalar()
         if found is None:
             conn.execute(sa.insert(schema_version).values(id=1, version=SCHEMA_VERSION))
             return SCHEMA_VERSION
@@ -127,6 +248,51 @@ def ensure_schema(engine: Engine) -> int:
     return SCHEMA_VERSION
 
 
+def _migrate_to_2(conn: Connection) -> None:
+    """Schema 1 -> 2: passphrases, owners, generations, card versions and flags; names re-keyed with NFKC.
+
+    Card states are copied through the strict fsrs check: a state an older import let in (NaN stability, a
+    fractional step) becomes a new card again instead of breaking every later answer to it.
+    """
+    from .profiles import name_key_for  # profiles imports this module
+
+    for column in ("passphrase_hash VARCHAR(255)", "owner VARCHAR(255)", "generation INTEGER NOT NULL DEFAULT 0",
+                   "desired_retention FLOAT", "fsrs_parameters TEXT", "fit_report TEXT"):
+        conn.execute(sa.text(f"ALTER TABLE profiles ADD COLUMN {column}"))
+    conn.execute(sa.text("CREATE UNIQUE INDEX ix_profiles_owner ON profiles (owner)"))
+    taken: set[str] = set()
+    for profile_id, name in conn.execute(sa.text("SELECT id, name FROM profiles ORDER BY id")).all():
+        base = " ".join(unicodedata.normalize("NFKC", name).split())
+        display, key, suffix = base, name_key_for(base), 2
+        while key in taken:  # two old names that NFKC makes equal: the later one gets a number
+            display = f"{base} {suffix}"
+            key, suffix = name_key_for(display), suffix + 1
+        taken.add(key)
+        conn.execute(sa.update(profiles).where(profiles.c.id == profile_id).values(name_key=key, name=display))
+    for table in ("quiz_sessions", "reviews"):
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN generation INTEGER NOT NULL DEFAULT 0"))
+    conn.execute(sa.text("CREATE INDEX ix_reviews_profile_card ON reviews (profile_id, generation, card_id)"))
+    # SQLite cannot change a primary key in place: build the new table beside the old one, copy, swap.
+    staging = _card_states_table("card_states_next", sa.MetaData())
+    profiles.to_metadata(staging.metadata)
+    staging.create(conn)
+    rows = conn.execute(sa.text("SELECT profile_id, card_id, state FROM card_states")).all()
+    for profile_id, card_id, raw in rows:
+        try:
+            state = srs.checked_state(json.loads(raw), card_id)
+        except (ValueError, TypeError):
+            state = None
+        conn.execute(sa.insert(staging).values(
+            profile_id=profile_id, generation=0, card_id=card_id, version=1, suspended=False,
+            state=json.dumps(state) if state else None, due=naive_utc(srs.due_at(state)) if state else None))
+    conn.execute(sa.text("DROP TABLE card_states"))
+    conn.execute(sa.text("ALTER TABLE card_states_next RENAME TO card_states"))
+
+
+# version -> function(connection) bringing a database from version-1 up to version.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _migrate_to_2}
+
+
 def check_writable(engine: Engine) -> None:
     """Raise if the database refuses writes (read-only file, replica, permissions); writes nothing."""
     with engine.connect() as conn:
@@ -137,43 +303,12 @@ def check_writable(engine: Engine) -> None:
             transaction.rollback()
 
 
-# ----- profiles ------------------------------------------------------------------------------------------
-def normalize_profile_name(name: str) -> str:
-    cleaned = " ".join((name or "").split())
-    if not cleaned:
-        raise ProfileNameError("Profile name cannot be empty.")
-    if len(cleaned) > MAX_PROFILE_NAME:
-        raise ProfileNameError(f"Profile name is too long ({len(cleaned)} characters; the limit is {MAX_PROFILE_NAME}).")
-    if not PROFILE_NAME_PATTERN.match(cleaned):
-        raise ProfileNameError("Use letters, digits, spaces and . ' - _ in profile names.")
-    return cleaned
+def current_generation(profile_id: int) -> sa.ScalarSelect:
+    """The profile's live generation, as a subquery: reads and writes in one statement see one generation."""
+    return sa.select(profiles.c.generation).where(profiles.c.id == profile_id).scalar_subquery()
 
 
-def create_profile(engine: Engine, name: str, now: datetime | None = None) -> int:
-    """Create a profile; an existing name (ignoring case and extra spaces) is an error, never a merge."""
-    cleaned = normalize_profile_name(name)
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(
-                sa.insert(profiles).values(name_key=cleaned.casefold(), name=cleaned, created_at=_naive(now or _now()))
-            )
-            return int(result.inserted_primary_key[0])
-    except sa.exc.IntegrityError:
-        raise ProfileNameError(f"A profile called {cleaned!r} already exists: pick it from the list instead.") from None
-
-
-def find_profile(engine: Engine, name: str) -> int | None:
-    key = normalize_profile_name(name).casefold()
-    with engine.connect() as conn:
-        return conn.execute(sa.select(profiles.c.id).where(profiles.c.name_key == key)).scalar()
-
-
-def list_profiles(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return list(conn.execute(sa.select(profiles.c.name).order_by(profiles.c.name_key)).scalars())
-
-
-# ----- writes during a quiz ------------------------------------------------------------------------------
+# ----- writes during a quiz ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ReviewRow:
     card_id: str
@@ -186,37 +321,145 @@ class ReviewRow:
     points: int
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What one committed answer changed: enough to take it back again."""
+
+    review_id: int
+    card_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+    version: int
+
+
 def start_session(engine: Engine, profile_id: int, mode: str, n_cards: int, now: datetime) -> int:
-    with engine.begin() as conn:
-        result = conn.execute(
-            sa.insert(sessions).values(profile_id=profile_id, mode=mode, started_at=_naive(now), n_cards=n_cards)
-        )
-        return int(result.inserted_primary_key[0])
+    def write() -> int:
+        with engine.begin() as conn:
+            result = conn.execute(sa.insert(sessions).values(
+                profile_id=profile_id, mode=mode, started_at=naive_utc(now), n_cards=n_cards,
+                generation=current_generation(profile_id)))
+            return int(result.inserted_primary_key[0])
+
+    return retrying(write)
 
 
-def record_review(
-    engine: Engine, profile_id: int, review: ReviewRow, state: Mapping[str, Any], session_id: int | None = None
-) -> None:
-    """One transaction: the review row and the card's new FSRS state land together or not at all."""
-    with engine.begin() as conn:
-        conn.execute(sa.insert(reviews).values(profile_id=profile_id, session_id=session_id, **_review_values(review)))
-        _put_state(conn, profile_id, review.card_id, state)
+def record_review(engine: Engine, profile_id: int, review: ReviewRow,
+                  schedule: Callable[[dict[str, Any] | None], dict[str, Any]], session_id: int | None = None) -> Recorded:
+    """One transaction: read the card's stored state, schedule from it, write the review and the new state.
+
+    `schedule(stored_state_or_None) -> new_state` is called with the state as it is in the database at this
+    moment (a corrupt one counts as a new card), never with a copy a tab kept in memory.
+    """
+
+    def attempt() -> Recorded:
+        with engine.begin() as conn:
+            generation = conn.execute(sa.select(current_generation(profile_id))).scalar()
+            if generation is None:
+                raise StoreError("This profile no longer exists.")
+            key = _card_key(profile_id, generation, review.card_id)
+            row = conn.execute(sa.select(card_states.c.state, card_states.c.version).where(key)).first()
+            before = _valid_state(row.state, review.card_id) if row else None
+            after = schedule(before)
+            values = {"state": json.dumps(after), "due": naive_utc(srs.due_at(after))}
+            if row is None:
+                try:
+                    conn.execute(sa.insert(card_states).values(profile_id=profile_id, generation=generation,
+                                                               card_id=review.card_id, version=1, **values))
+                except sa.exc.IntegrityError:
+                    # Another writer created the row first. Leaving the block rolls back (the insert was this
+                    # transaction's first write), and the retry reads the row it made.
+                    raise _Conflict() from None
+                version = 1
+            else:
+                version = row.version + 1
+                updated = conn.execute(sa.update(card_states).where(key & (card_states.c.version == row.version))
+                                       .values(version=version, **values))
+                if updated.rowcount != 1:
+                    raise _Conflict()
+            live_session = None
+            if session_id is not None:  # an import may have replaced the session this tab started
+                live_session = conn.execute(sa.select(sessions.c.id).where(
+                    (sessions.c.id == session_id) & (sessions.c.generation == generation))).scalar()
+            result = conn.execute(sa.insert(reviews).values(profile_id=profile_id, session_id=live_session,
+                                                            generation=generation, **_review_values(review)))
+            return Recorded(int(result.inserted_primary_key[0]), review.card_id, before, after, version)
+
+    return retrying(attempt)
+
+
+def undo_review(engine: Engine, profile_id: int, recorded: Recorded) -> None:
+    """Delete a review and put the card back as it was, unless it has been reviewed again since (UndoRefused)."""
+
+    def attempt() -> None:
+        with engine.begin() as conn:
+            generation = conn.execute(sa.select(current_generation(profile_id))).scalar()
+            key = _card_key(profile_id, generation, recorded.card_id)
+            version = conn.execute(sa.select(card_states.c.version).where(key)).scalar()
+            if version != recorded.version:
+                raise UndoRefused("This card was reviewed again since (another tab?), so the answer stays.")
+            before = recorded.before
+            conn.execute(sa.update(card_states).where(key & (card_states.c.version == version)).values(
+                version=version + 1, state=json.dumps(before) if before else None,
+                due=naive_utc(srs.due_at(before)) if before else None))
+            conn.execute(sa.delete(reviews).where((reviews.c.id == recorded.review_id) & (reviews.c.profile_id == profile_id)))
+
+    retrying(attempt)
 
 
 def finish_session(engine: Engine, session_id: int, n_correct: int, score: int, now: datetime) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            sa.update(sessions)
-            .where(sessions.c.id == session_id)
-            .values(finished_at=_naive(now), n_correct=n_correct, score=score)
-        )
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.update(sessions).where(sessions.c.id == session_id)
+                         .values(finished_at=naive_utc(now), n_correct=n_correct, score=score))
+
+    retrying(write)
+
+
+def set_suspended(engine: Engine, profile_id: int, card_id: str, suspended: bool) -> None:
+    """Suspend a card (no mode picks it) or bring it back; its schedule is kept either way."""
+    _update_flags(engine, profile_id, card_id, suspended=bool(suspended))
+
+
+def reset_card(engine: Engine, profile_id: int, card_id: str, now: datetime) -> None:
+    """Forget a card's schedule: it is new again. Its past reviews stay in the history (and out of fitting)."""
+    _update_flags(engine, profile_id, card_id, state=None, due=None, reset_at=naive_utc(now))
+
+
+def _update_flags(engine: Engine, profile_id: int, card_id: str, **values: Any) -> None:
+    def attempt() -> None:
+        with engine.begin() as conn:
+            generation = conn.execute(sa.select(current_generation(profile_id))).scalar()
+            key = _card_key(profile_id, generation, card_id)
+            updated = conn.execute(sa.update(card_states).where(key).values(version=card_states.c.version + 1, **values))
+            if updated.rowcount == 0:
+                try:
+                    conn.execute(sa.insert(card_states).values(profile_id=profile_id, generation=generation,
+                                                               card_id=card_id, version=1, **values))
+                except sa.exc.IntegrityError:
+                    raise _Conflict() from None
+
+    retrying(attempt)
+
+
+def _card_key(profile_id: int, generation: int, card_id: str) -> sa.ColumnElement[bool]:
+    return ((card_states.c.profile_id == profile_id) & (card_states.c.generation == generation)
+            & (card_states.c.card_id == card_id))
+
+
+def _valid_state(raw: str | None, card_id: str) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        return srs.checked_state(json.loads(raw), card_id)
+    except (ValueError, TypeError):
+        return None  # a damaged stored state: schedule the card as new rather than fail the answer
 
 
 def _review_values(review: ReviewRow) -> dict[str, Any]:
     return {
         "card_id": review.card_id,
         "topic": review.topic,
-        "reviewed_at": _naive(review.reviewed_at),
+        "reviewed_at": naive_utc(review.reviewed_at),
         "rating": int(review.rating),
         "correct": bool(review.correct),
         "timed_out": bool(review.timed_out),
@@ -225,298 +468,80 @@ def _review_values(review: ReviewRow) -> dict[str, Any]:
     }
 
 
-def _put_state(conn: Connection, profile_id: int, card_id: str, state: Mapping[str, Any]) -> None:
-    # Update-then-insert works on every dialect; rows are per profile, so profiles never collide.
-    values = {"state": json.dumps(dict(state)), "due": _naive(srs.due_at(state))}
-    where = (card_states.c.profile_id == profile_id) & (card_states.c.card_id == card_id)
-    if conn.execute(sa.update(card_states).where(where).values(**values)).rowcount == 0:
-        conn.execute(sa.insert(card_states).values(profile_id=profile_id, card_id=card_id, **values))
+# ----- reads ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CardRow:
+    card_id: str
+    state: dict[str, Any] | None
+    suspended: bool
+    reset_at: datetime | None
+    version: int
 
 
-# ----- reads ---------------------------------------------------------------------------------------------
-def load_states(engine: Engine, profile_id: int) -> dict[str, dict[str, Any]]:
+def load_card_rows(engine: Engine, profile_id: int) -> dict[str, CardRow]:
+    """Every card this profile has touched: its checked state (None when new or reset) and its flags."""
+    query = sa.select(card_states).where((card_states.c.profile_id == profile_id)
+                                         & (card_states.c.generation == current_generation(profile_id)))
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(card_states.c.card_id, card_states.c.state).where(card_states.c.profile_id == profile_id)
-        )
-        return {card_id: json.loads(state) for card_id, state in rows}
+        rows = conn.execute(query).all()
+    return {r.card_id: CardRow(r.card_id, _valid_state(r.state, r.card_id), bool(r.suspended),
+                               srs.utc(r.reset_at) if r.reset_at else None, int(r.version)) for r in rows}
 
 
-def load_reviews(engine: Engine, profile_id: int) -> list[dict[str, Any]]:
-    query = (
-        sa.select(reviews)
-        .where(reviews.c.profile_id == profile_id)
-        .order_by(reviews.c.reviewed_at, reviews.c.id)
-    )
+def load_states(engine: Engine, profile_id: int) -> dict[str, dict[str, Any]]:
+    """FSRS states of the cards this profile has reviewed (new, reset and damaged ones left out)."""
+    return {cid: row.state for cid, row in load_card_rows(engine, profile_id).items() if row.state is not None}
+
+
+def suspended_cards(engine: Engine, profile_id: int) -> set[str]:
+    return {cid for cid, row in load_card_rows(engine, profile_id).items() if row.suspended}
+
+
+def load_reviews(engine: Engine, profile_id: int, card_id: str | None = None) -> list[dict[str, Any]]:
+    query = (sa.select(reviews)
+             .where((reviews.c.profile_id == profile_id) & (reviews.c.generation == current_generation(profile_id)))
+             .order_by(reviews.c.reviewed_at, reviews.c.id))
+    if card_id is not None:
+        query = query.where(reviews.c.card_id == card_id)
     with engine.connect() as conn:
         return [_aware_row(row._asdict(), "reviewed_at") for row in conn.execute(query)]
 
 
 def load_sessions(engine: Engine, profile_id: int) -> list[dict[str, Any]]:
-    query = sa.select(sessions).where(sessions.c.profile_id == profile_id).order_by(sessions.c.started_at, sessions.c.id)
+    query = (sa.select(sessions)
+             .where((sessions.c.profile_id == profile_id) & (sessions.c.generation == current_generation(profile_id)))
+             .order_by(sessions.c.started_at, sessions.c.id))
     with engine.connect() as conn:
         return [_aware_row(row._asdict(), "started_at", "finished_at") for row in conn.execute(query)]
+
+
+def past_reviews(engine: Engine, profile_id: int) -> list[srs.PastReview]:
+    """The reviews FSRS learns from: each card's history since it was last reset."""
+    resets = {cid: row.reset_at for cid, row in load_card_rows(engine, profile_id).items() if row.reset_at}
+    return [srs.PastReview(r["card_id"], r["reviewed_at"], int(r["rating"])) for r in load_reviews(engine, profile_id)
+            if r["card_id"] not in resets or r["reviewed_at"] > resets[r["card_id"]]]
 
 
 def _aware_row(row: dict[str, Any], *time_keys: str) -> dict[str, Any]:
     for key in time_keys:
         if row.get(key) is not None:
             row[key] = srs.utc(row[key])
+    row.pop("generation", None)
     return row
-
-
-# ----- export and import ---------------------------------------------------------------------------------
-def export_profile(engine: Engine, profile_id: int, profile_name: str, now: datetime | None = None) -> dict[str, Any]:
-    """A JSON-able snapshot of one profile's progress (sessions referenced by position, not database id)."""
-    session_rows = load_sessions(engine, profile_id)
-    position = {row["id"]: i for i, row in enumerate(session_rows)}
-    return {
-        "format": EXPORT_FORMAT,
-        "version": EXPORT_VERSION,
-        "profile": profile_name,
-        "exported_at": (now or _now()).isoformat(),
-        "card_states": [{"card_id": cid, "state": state} for cid, state in sorted(load_states(engine, profile_id).items())],
-        "reviews": [
-            {
-                "card_id": r["card_id"],
-                "topic": r["topic"],
-                "reviewed_at": r["reviewed_at"].isoformat(),
-                "rating": r["rating"],
-                "correct": bool(r["correct"]),
-                "timed_out": bool(r["timed_out"]),
-                "elapsed_ms": r["elapsed_ms"],
-                "points": r["points"],
-                "session": position.get(r["session_id"]),
-            }
-            for r in load_reviews(engine, profile_id)
-        ],
-        "sessions": [
-            {
-                "mode": s["mode"],
-                "started_at": s["started_at"].isoformat(),
-                "finished_at": s["finished_at"].isoformat() if s["finished_at"] else None,
-                "n_cards": s["n_cards"],
-                "n_correct": s["n_correct"],
-                "score": s["score"],
-            }
-            for s in session_rows
-        ],
-    }
-
-
-@dataclass(frozen=True)
-class ImportPayload:
-    profile: str
-    card_states: list[tuple[str, dict[str, Any]]]
-    reviews: list[tuple[ReviewRow, int | None]]
-    sessions: list[dict[str, Any]]
-
-
-def validate_import(raw: bytes | str, known_card_ids: Iterable[str]) -> ImportPayload:
-    """Parse and check an export file completely before anything is written; raise ImportRejected."""
-    data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ImportRejected(
-            f"The file is {len(data) / 1e6:.1f} MB; progress files are at most {MAX_IMPORT_BYTES / 1e6:.0f} MB. Nothing was imported."
-        )
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ImportRejected("The file is not UTF-8 text, so it is not a Descent progress export. Nothing was imported.") from None
-    except json.JSONDecodeError as exc:
-        raise ImportRejected(f"The file is not valid JSON ({exc.msg} at line {exc.lineno}). Nothing was imported.") from None
-    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
-        raise ImportRejected("This file is not a Descent progress export (its 'format' is missing or different). Nothing was imported.")
-    if doc.get("version") != EXPORT_VERSION:
-        raise ImportRejected(
-            f"This export has version {doc.get('version')!r}; this app reads version {EXPORT_VERSION}. Nothing was imported."
-        )
-    checker = _ImportChecker(set(known_card_ids))
-    payload = checker.payload(doc)
-    if checker.problems:
-        shown = "; ".join(checker.problems[:5])
-        more = f" (and {len(checker.problems) - 5} more)" if len(checker.problems) > 5 else ""
-        raise ImportRejected(f"The file was rejected: {shown}{more}. Nothing was imported.")
-    return payload
-
-
-class _ImportChecker:
-    """Collects every problem in an export document instead of stopping at the first."""
-
-    def __init__(self, known_card_ids: set[str]):
-        self.known = known_card_ids
-        self.problems: list[str] = []
-        self.unknown_ids: set[str] = set()
-
-    def payload(self, doc: dict[str, Any]) -> ImportPayload:
-        profile = doc.get("profile")
-        if not isinstance(profile, str):
-            self.problems.append("'profile' must be a string")
-        lists = {key: doc.get(key) for key in ("card_states", "reviews", "sessions")}
-        for key, value in lists.items():
-            if not isinstance(value, list):
-                self.problems.append(f"'{key}' must be a list")
-                lists[key] = []
-            elif len(value) > MAX_IMPORT_ROWS:
-                self.problems.append(f"'{key}' has {len(value)} rows; the limit is {MAX_IMPORT_ROWS}")
-                lists[key] = []
-        session_rows = [self._session(i, s) for i, s in enumerate(lists["sessions"])]
-        states = [self._state(i, s) for i, s in enumerate(lists["card_states"])]
-        review_rows = [self._review(i, r, len(session_rows)) for i, r in enumerate(lists["reviews"])]
-        ids = [s[0] for s in states if s]
-        if len(set(ids)) != len(ids):
-            self.problems.append("a card appears twice in 'card_states'")
-        if self.unknown_ids:
-            listed = ", ".join(sorted(self.unknown_ids)[:5])
-            self.problems.insert(0, f"{len(self.unknown_ids)} card id(s) are not in the current decks ({listed})")
-        return ImportPayload(
-            profile=profile if isinstance(profile, str) else "",
-            card_states=[s for s in states if s],
-            reviews=[r for r in review_rows if r],
-            sessions=[s for s in session_rows if s],
-        )
-
-    def _card_id(self, value: Any, where: str) -> str | None:
-        if not isinstance(value, str):
-            self.problems.append(f"{where}: card_id must be a string")
-            return None
-        if value not in self.known:
-            self.unknown_ids.add(value)
-            return None
-        return value
-
-    def _state(self, i: int, row: Any) -> tuple[str, dict[str, Any]] | None:
-        where = f"card_states[{i}]"
-        if not isinstance(row, dict) or not isinstance(row.get("state"), dict):
-            self.problems.append(f"{where} must be an object with card_id and state")
-            return None
-        card_id = self._card_id(row.get("card_id"), where)
-        try:
-            state = srs.state_from_dict(row["state"]).to_dict()  # fsrs itself checks the fields
-            srs.due_at(state)
-        except (KeyError, TypeError, ValueError) as exc:
-            self.problems.append(f"{where}: not a valid FSRS card state ({type(exc).__name__}: {exc})")
-            return None
-        return (card_id, state) if card_id else None
-
-    def _review(self, i: int, row: Any, n_sessions: int) -> tuple[ReviewRow, int | None] | None:
-        where = f"reviews[{i}]"
-        if not isinstance(row, dict):
-            self.problems.append(f"{where} must be an object")
-            return None
-        card_id = self._card_id(row.get("card_id"), where)
-        ok = _check_fields(
-            row,
-            {
-                "topic": lambda v: v in SECTIONS,
-                "rating": lambda v: _is_int(v) and 1 <= v <= 4,
-                "correct": lambda v: isinstance(v, bool),
-                "timed_out": lambda v: isinstance(v, bool),
-                "elapsed_ms": lambda v: _is_int(v) and 0 <= v <= 24 * 3600 * 1000,
-                "points": lambda v: _is_int(v) and 0 <= v <= 10_000,
-                "reviewed_at": _is_datetime,
-                "session": lambda v: v is None or (_is_int(v) and 0 <= v < n_sessions),
-            },
-        )
-        if ok is not True:
-            self.problems.append(f"{where}: bad or missing {ok}")
-            return None
-        if card_id is None:
-            return None
-        review = ReviewRow(
-            card_id=card_id,
-            topic=row["topic"],
-            reviewed_at=srs.utc(datetime.fromisoformat(row["reviewed_at"])),
-            rating=row["rating"],
-            correct=row["correct"],
-            timed_out=row["timed_out"],
-            elapsed_ms=row["elapsed_ms"],
-            points=row["points"],
-        )
-        return review, row["session"]
-
-    def _session(self, i: int, row: Any) -> dict[str, Any] | None:
-        where = f"sessions[{i}]"
-        if not isinstance(row, dict):
-            self.problems.append(f"{where} must be an object")
-            return None
-        ok = _check_fields(
-            row,
-            {
-                "mode": lambda v: isinstance(v, str) and 0 < len(v) <= 16,
-                "started_at": _is_datetime,
-                "finished_at": lambda v: v is None or _is_datetime(v),
-                "n_cards": lambda v: _is_int(v) and v >= 0,
-                "n_correct": lambda v: _is_int(v) and v >= 0,
-                "score": lambda v: _is_int(v) and v >= 0,
-            },
-        )
-        if ok is not True:
-            self.problems.append(f"{where}: bad or missing {ok}")
-            return None
-        return dict(row)
-
-
-def _check_fields(row: Mapping[str, Any], checks: Mapping[str, Any]) -> bool | str:
-    """True when every field passes; otherwise the name of the first field that does not."""
-    for name, check in checks.items():
-        if name not in row or not check(row[name]):
-            return name
-    return True
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_datetime(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def import_profile(engine: Engine, profile_id: int, payload: ImportPayload) -> None:
-    """Replace one profile's progress with a validated payload, all in one transaction."""
-    with engine.begin() as conn:
-        for table in (reviews, card_states, sessions):
-            conn.execute(sa.delete(table).where(table.c.profile_id == profile_id))
-        new_ids = []
-        for s in payload.sessions:
-            result = conn.execute(
-                sa.insert(sessions).values(
-                    profile_id=profile_id,
-                    mode=s["mode"],
-                    started_at=_naive(srs.utc(datetime.fromisoformat(s["started_at"]))),
-                    finished_at=_naive(srs.utc(datetime.fromisoformat(s["finished_at"]))) if s["finished_at"] else None,
-                    n_cards=s["n_cards"],
-                    n_correct=s["n_correct"],
-                    score=s["score"],
-                )
-            )
-            new_ids.append(int(result.inserted_primary_key[0]))
-        for review, session_ref in payload.reviews:
-            session_id = new_ids[session_ref] if session_ref is not None else None
-            conn.execute(sa.insert(reviews).values(profile_id=profile_id, session_id=session_id, **_review_values(review)))
-        for card_id, state in payload.card_states:
-            _put_state(conn, profile_id, card_id, state)
 
 
 def snapshot(engine: Engine, profile_id: int) -> dict[str, Any]:
     """Everything stored for a profile, for tests that check an operation changed nothing."""
     return {
-        "states": load_states(engine, profile_id),
+        "cards": load_card_rows(engine, profile_id),
         "reviews": load_reviews(engine, profile_id),
         "sessions": load_sessions(engine, profile_id),
     }
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _naive(moment: datetime) -> datetime:
+def naive_utc(moment: datetime) -> datetime:
     return srs.utc(moment).replace(tzinfo=None)

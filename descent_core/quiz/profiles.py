@@ -1,0 +1,265 @@
+"""Who may open which progress: profile names, passphrases, and profiles owned by a signed-in identity.
+
+Three ways to reach a profile, chosen by the app (descent_ui.progress_store) from its settings:
+
+- **signed in** (`[auth]` configured): one profile per identity, found by `owner`; no names, no picker.
+- **shared** database without sign-in: a profile is opened by its name *and* its passphrase; names are never
+  listed, and a wrong name or a wrong passphrase get the same answer.
+- **local** single-user run: profiles are listed and open with one click, unless they have a passphrase.
+
+Names are compared after Unicode NFKC normalisation and case folding, and the length limit applies to that folded
+key, so look-alike spellings (full-width letters, ligatures, "ß" against "ss") cannot make two profiles that look the
+same, and folding cannot make a name outgrow its column. A name must also keep to one script, so a Cyrillic "а"
+cannot pass for a Latin "a".
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from . import passphrase as pw
+from . import srs
+from .store import MAX_PROFILE_NAME, StoreError, naive_utc, now_utc, profiles, retrying
+
+PROFILE_NAME_PATTERN = re.compile(r"^[\w .'-]+$")
+MAX_DISPLAY_NAME = 80  # names shown for signed-in identities (from the identity provider)
+
+
+class ProfileNameError(StoreError):
+    pass
+
+
+class ProfileAccessError(StoreError):
+    """No profile with that name and passphrase (the message never says which of the two was wrong)."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: int
+    name: str
+    has_passphrase: bool
+    owner: str | None
+
+
+def normalize_profile_name(name: str) -> str:
+    """The name as it will be stored and shown: NFKC, single spaces; ProfileNameError with a reason otherwise."""
+    cleaned = " ".join(unicodedata.normalize("NFKC", name or "").split())
+    if not cleaned:
+        raise ProfileNameError("Profile name cannot be empty.")
+    key = cleaned.casefold()
+    if len(cleaned) > MAX_PROFILE_NAME or len(key) > MAX_PROFILE_NAME:
+        raise ProfileNameError(f"Profile name is too long ({max(len(cleaned), len(key))} characters once normalised; "
+                               f"the limit is {MAX_PROFILE_NAME}).")
+    if not PROFILE_NAME_PATTERN.match(cleaned) or not PROFILE_NAME_PATTERN.match(key):
+        raise ProfileNameError("Use letters, digits, spaces and . ' - _ in profile names.")
+    scripts = {_script(ch) for ch in cleaned if ch.isalpha()}
+    if len(scripts) > 1:
+        raise ProfileNameError("Use letters from one alphabet in a profile name (it mixes "
+                               + " and ".join(sorted(s.title() for s in scripts)) + ").")
+    return cleaned
+
+
+def name_key_for(name: str) -> str:
+    """The uniqueness key of a typed name (also used to re-key names written by older versions)."""
+    return " ".join(unicodedata.normalize("NFKC", name or "").split()).casefold()
+
+
+def _script(ch: str) -> str:
+    # Unicode names start with the script for letters: "LATIN SMALL LETTER A", "CYRILLIC SMALL LETTER A".
+    return unicodedata.name(ch, "UNKNOWN").split(" ")[0]
+
+
+def _owner_key(owner: str) -> str:
+    # Owned profiles get a key no typed name can produce ('~' is not allowed in names).
+    return "~" + hashlib.sha256(owner.encode("utf-8")).hexdigest()[:40]
+
+
+# ----- creating and opening ------------------------------------------------------------------------------------
+def create_profile(engine: Engine, name: str, passphrase: str | None = None, now: datetime | None = None) -> int:
+    """Create a named profile; an existing name (after normalisation) is an error, never a merge."""
+    cleaned = normalize_profile_name(name)
+    hashed = pw.hash_passphrase(passphrase) if passphrase is not None else None
+
+    def write() -> int:
+        with engine.begin() as conn:
+            result = conn.execute(sa.insert(profiles).values(
+                name_key=cleaned.casefold(), name=cleaned, created_at=naive_utc(now or now_utc()), passphrase_hash=hashed))
+            return int(result.inserted_primary_key[0])
+
+    try:
+        return retrying(write)
+    except sa.exc.IntegrityError:
+        raise ProfileNameError(f"The name {cleaned!r} is taken; choose another.") from None
+
+
+def open_profile(engine: Engine, name: str, passphrase: str, throttle: pw.AttemptThrottle | None = None) -> Profile:
+    """The profile with this name if `passphrase` is its passphrase; ProfileAccessError otherwise.
+
+    A profile without a passphrase cannot be opened this way (on a shared database it must first be given one in
+    a local run), and an unknown name fails exactly like a wrong passphrase.
+    """
+    try:
+        key = normalize_profile_name(name).casefold()
+    except ProfileNameError:
+        raise ProfileAccessError("No profile matches that name and passphrase.") from None
+    if throttle is not None:
+        wait = throttle.wait_for(key)
+        if wait > 0:
+            raise ProfileAccessError(f"Too many wrong attempts for this name; try again in {wait:.0f} s.")
+    row = _row(engine, profiles.c.name_key == key)
+    stored = row.passphrase_hash if row is not None else None
+    # Hash even when the name is unknown, so the time taken does not reveal whether it exists.
+    ok = pw.verify_passphrase(passphrase, stored or _dummy_hash()) and stored is not None
+    if not ok:
+        if throttle is not None:
+            throttle.failed(key)
+        raise ProfileAccessError("No profile matches that name and passphrase.")
+    if throttle is not None:
+        throttle.succeeded(key)
+    return _profile(row)
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return pw.hash_passphrase("not a passphrase anyone chose")
+
+
+def profile_for_owner(engine: Engine, owner: str, display_name: str, now: datetime | None = None) -> Profile:
+    """The profile belonging to a signed-in identity, created on its first visit."""
+    if not owner:
+        raise ProfileAccessError("The sign-in did not say who you are.")
+    shown = " ".join(unicodedata.normalize("NFKC", display_name or "").split())[:MAX_DISPLAY_NAME] or "you"
+    row = _row(engine, profiles.c.owner == owner)
+    if row is not None:
+        return _profile(row)
+
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(profiles).values(name_key=_owner_key(owner), name=shown, owner=owner,
+                                                    created_at=naive_utc(now or now_utc())))
+
+    try:
+        retrying(write)
+    except sa.exc.IntegrityError:
+        # Either the same person signed in from two tabs at once and the other tab created the profile, or the
+        # error was something else, in which case there is still no row and it is raised.
+        row = _row(engine, profiles.c.owner == owner)
+        if row is None:
+            raise
+        return _profile(row)
+    row = _row(engine, profiles.c.owner == owner)
+    assert row is not None
+    return _profile(row)
+
+
+def local_profile(engine: Engine, name: str) -> Profile | None:
+    """A local run's one-click open: the named profile if it has no passphrase."""
+    try:
+        key = normalize_profile_name(name).casefold()
+    except ProfileNameError:
+        return None
+    row = _row(engine, profiles.c.name_key == key)
+    if row is None or row.passphrase_hash or row.owner:
+        return None
+    return _profile(row)
+
+
+def list_profiles(engine: Engine) -> list[Profile]:
+    """Named profiles, for a local run's picker (owned profiles are never listed)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(profiles).where(profiles.c.owner.is_(None)).order_by(profiles.c.name_key)).all()
+    return [_profile(r) for r in rows]
+
+
+def check_passphrase(engine: Engine, profile_id: int, passphrase: str) -> bool:
+    """Re-check an open profile's passphrase (exports and imports ask again). True when it has none."""
+    row = _row(engine, profiles.c.id == profile_id)
+    if row is None:
+        return False
+    return not row.passphrase_hash or pw.verify_passphrase(passphrase, row.passphrase_hash)
+
+
+def set_passphrase(engine: Engine, profile_id: int, passphrase: str) -> None:
+    hashed = pw.hash_passphrase(passphrase)
+
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.update(profiles).where(profiles.c.id == profile_id).values(passphrase_hash=hashed))
+
+    retrying(write)
+
+
+def find_profile(engine: Engine, name: str) -> int | None:
+    """The id of a named profile (tests and scripts; the app never opens a profile by name alone on a shared store)."""
+    row = _row(engine, profiles.c.name_key == normalize_profile_name(name).casefold())
+    return int(row.id) if row is not None else None
+
+
+def _row(engine: Engine, where: sa.ColumnElement[bool]) -> sa.Row | None:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(profiles).where(where)).first()
+
+
+def _profile(row: sa.Row) -> Profile:
+    return Profile(int(row.id), row.name, bool(row.passphrase_hash), row.owner)
+
+
+# ----- profile settings ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    desired_retention: float = srs.DESIRED_RETENTION
+    parameters: tuple[float, ...] | None = None  # None: fsrs's defaults
+    fit_report: dict[str, Any] | None = None
+
+
+def load_settings(engine: Engine, profile_id: int) -> Settings:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(profiles.c.desired_retention, profiles.c.fsrs_parameters, profiles.c.fit_report)
+                           .where(profiles.c.id == profile_id)).first()
+    if row is None:
+        return Settings()
+    retention = srs.DESIRED_RETENTION
+    if row.desired_retention is not None:
+        try:
+            retention = srs.check_retention(row.desired_retention)
+        except ValueError:
+            pass
+    parameters = None
+    if row.fsrs_parameters:
+        try:
+            parameters = srs.check_parameters(json.loads(row.fsrs_parameters))
+        except ValueError:
+            parameters = None  # damaged weights: the defaults schedule safely
+    report = json.loads(row.fit_report) if row.fit_report else None
+    return Settings(retention, parameters, report if isinstance(report, dict) else None)
+
+
+def save_retention(engine: Engine, profile_id: int, retention: float) -> None:
+    value = srs.check_retention(retention)
+    _update_profile(engine, profile_id, desired_retention=value)
+
+
+def save_parameters(engine: Engine, profile_id: int, parameters: Iterable[float] | None,
+                    report: Mapping[str, Any] | None = None) -> None:
+    """Store fitted weights (checked against fsrs's bounds) with their report; None goes back to the defaults."""
+    checked = srs.check_parameters(list(parameters)) if parameters is not None else None
+    _update_profile(engine, profile_id, fsrs_parameters=json.dumps(list(checked)) if checked else None,
+                    fit_report=json.dumps(dict(report)) if report else None)
+
+
+def _update_profile(engine: Engine, profile_id: int, **values: Any) -> None:
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.update(profiles).where(profiles.c.id == profile_id).values(**values))
+
+    retrying(write)

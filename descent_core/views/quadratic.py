@@ -32,6 +32,10 @@ GD_OPTIMUM_TOLERANCE = 1e-6  # real roots, one per direction: the window reads t
 THEORY_TOLERANCE = 1e-2  # complex roots make |e| ring under its envelope; a finite window averages that out only so far
 
 
+CURVE_NAMES = ("divergence edge ηλmax = 2 + 2μ", "λmin critically damped: ηλmin = (1 − √μ)²",
+               "λmax critically damped: ηλmax = (1 ± √μ)²")
+
+
 def bowl(l1: float, l2: float) -> Landscape:
     """The bowl ½(λ1 x² + λ2 y²) as a landscape a race can run on (closed-form gradient), started at (1, 1)."""
     loss, gradient, hessian = quadratic(l1, l2)
@@ -163,17 +167,22 @@ def _rate_map_checks(frame, edge, gd_measured, gd_rate, hb_measured, hb_rate, hb
 
 
 def _curves(l_min: float, l_max: float, lr_max: float) -> pd.DataFrame:
-    """The theory drawn on the map, as (η, μ) polylines: the divergence edge ηλmax = 2 + 2μ, and the two critical-
-    damping curves that cross at heavy ball's optimum (λmin's ηλmin = (1 − √μ)², λmax's ηλmax = (1 + √μ)²)."""
+    """The theory drawn on the map, as (η, μ) polylines: the divergence edge ηλmax = 2 + 2μ, and where each direction
+    is critically damped (its roots meet: ηλᵢ = (1 ± √μ)²). Between λᵢ's two branches that direction rings, with
+    roots of magnitude √μ; λmin's lower branch and λmax's upper one cross at heavy ball's optimum."""
     mu = np.linspace(0.0, MU_MAX, 100)
+    edge, low, high = CURVE_NAMES
     rows = [
-        ("divergence edge ηλmax = 2 + 2μ", (2.0 + 2.0 * mu) / l_max),
-        ("λmin critically damped: ηλmin = (1 − √μ)²", (1.0 - np.sqrt(mu)) ** 2 / l_min),
-        ("λmax critically damped: ηλmax = (1 + √μ)²", (1.0 + np.sqrt(mu)) ** 2 / l_max),
+        (edge, "edge", (2.0 + 2.0 * mu) / l_max),
+        (low, "λmin lower", (1.0 - np.sqrt(mu)) ** 2 / l_min),
+        (high, "λmax upper", (1.0 + np.sqrt(mu)) ** 2 / l_max),
+        (high, "λmax lower", (1.0 - np.sqrt(mu)) ** 2 / l_max),
     ]
-    frames = [pd.DataFrame({"curve": name, "lr": lr, "mu": mu, "order": np.arange(len(mu))}) for name, lr in rows]
+    frames = [pd.DataFrame({"curve": name, "branch": branch, "lr": lr, "mu": mu, "order": np.arange(len(mu))})
+              for name, branch, lr in rows]
     out = pd.concat(frames, ignore_index=True)
-    return out[out["lr"] <= lr_max * 1.0001].reset_index(drop=True)
+    stable = out["lr"] * l_max <= 2.0 + 2.0 * out["mu"] + 1e-9  # theory beyond the edge has nothing left to explain
+    return out[(out["lr"] <= lr_max * 1.0001) & stable].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------------------------

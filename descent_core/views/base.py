@@ -55,20 +55,29 @@ LOG_FLOOR, LOG_CEILING = math.log(1e-250), math.log(1e250)
 
 
 def decay_rate(log_size: np.ndarray) -> np.ndarray:
-    """Contraction per step of a size recorded at steps 0..T (axis 0, as its natural log): the geometric mean over
-    the second half of the stretch that stays between ``LOG_FLOOR`` and ``LOG_CEILING``. A size that underflows at
-    once has rate 0; one that overflows at once, rate inf."""
-    valid = np.isfinite(log_size) & (log_size > LOG_FLOOR) & (log_size < LOG_CEILING)
+    """Contraction per step of a size recorded at steps 0..T (axis 0, as its natural log), measured over the second
+    half of the stretch that stays between ``LOG_FLOOR`` and ``LOG_CEILING``: from [begin, end] it compares the
+    largest size in the windows of w = (end − begin)/2 steps that end at ``begin`` and at ``end``. For a geometric
+    sequence that is its ratio exactly; for a component that rings (complex roots), the window maxima follow its
+    envelope instead of wherever in its swing the two end points fall. A size that underflows at once has rate 0;
+    one that overflows at once, rate inf."""
+    log_size = np.asarray(log_size, dtype=np.float64)
+    shape = log_size.shape[1:]
+    flat = log_size.reshape(log_size.shape[0], -1)
+    valid = np.isfinite(flat) & (flat > LOG_FLOOR) & (flat < LOG_CEILING)
     leaves = ~valid
-    end = np.where(leaves.any(0), leaves.argmax(0), log_size.shape[0]) - 1  # last step of the valid stretch
-    end = np.maximum(end, 0)
-    begin = end // 2
-    last = np.take_along_axis(log_size, end[None], 0)[0]
-    first = np.take_along_axis(log_size, begin[None], 0)[0]
-    with np.errstate(over="ignore", invalid="ignore"):
-        rate = np.exp((last - first) / np.maximum(end - begin, 1))
-    too_short = end - begin < 1
-    if too_short.any():  # left the valid range within a step or two: by underflow (fast) or overflow (divergent)
-        after = np.take_along_axis(log_size, np.minimum(end + 1, log_size.shape[0] - 1)[None], 0)[0]
-        rate = np.where(too_short, np.where(np.nan_to_num(after, nan=np.inf) > 0, np.inf, 0.0), rate)
-    return rate
+    end = np.maximum(np.where(leaves.any(0), leaves.argmax(0), flat.shape[0]) - 1, 0)  # last step still valid
+    rate = np.empty(flat.shape[1])
+    for stop in np.unique(end):  # nearly every run shares its end (the last step): a few slices do the work
+        columns = end == stop
+        begin = stop // 2
+        width = (stop - begin) // 2
+        if stop - begin < 1:  # left the valid range within a step or two: by underflow (fast) or overflow
+            after = flat[min(stop + 1, flat.shape[0] - 1), columns]
+            rate[columns] = np.where(np.nan_to_num(after, nan=np.inf) > 0, np.inf, 0.0)
+            continue
+        late = flat[stop - width:stop + 1, columns].max(0)
+        early = flat[begin - width:begin + 1, columns].max(0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rate[columns] = np.exp((late - early) / (stop - begin))
+    return rate.reshape(shape)

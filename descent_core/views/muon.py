@@ -125,7 +125,9 @@ def _checks(normalised, after, polar_values, map_error, s_grid, last_curve, step
               polar_gap, 1e-12),
         Check("scalar_map", "Newton–Schulz acts on each singular value alone, through the scalar map: its result is "
               f"U p^{steps}(S/‖G‖) Vᵀ, up to bfloat16 rounding (relative error ≤ {MAP_TOLERANCE:g}).",
-              map_error <= MAP_TOLERANCE, f"‖O − U p^{steps}(S) Vᵀ‖ / ‖U p^{steps}(S) Vᵀ‖ = {fmt(map_error, 3)}",
+              map_error <= MAP_TOLERANCE, f"‖O − U p^{steps}(S) Vᵀ‖ / ‖U p^{steps}(S) Vᵀ‖ = {fmt(map_error, 3)}"
+              + ("" if map_error <= MAP_TOLERANCE or weakest >= 1e-3 else
+                 f"; bfloat16's 8 bits cannot resolve a singular value {fmt(weakest, 2)} times the norm"),
               map_error, MAP_TOLERANCE),
         Check("map_band", f"Iterated {steps} times, p sends every s in [{REACH:g}, 1] into [{low:g}, {high:g}]: "
               "small values grow fast, and nothing settles at 1.",

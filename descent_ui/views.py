@@ -7,11 +7,9 @@ The views themselves live in ``views_quadratic`` (rate map, eigenbasis), ``views
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable
 
 import streamlit as st
-
-from descent_core.views import Check
 
 TITLES = {
     "rate_map": "The rate map: how fast heavy ball converges for every (η, μ)",
@@ -19,24 +17,6 @@ TITLES = {
     "basin_map": "The basin map: which minimum each start reaches",
     "muon_spectrum": "Muon's orthogonalisation, singular value by singular value",
 }
-
-
-def show_checks(checks: Iterable[Check]) -> None:
-    """One line per property of the claim: a green badge where it holds for this setting, a red one where not."""
-    checks = list(checks)
-    held = sum(c.holds for c in checks)
-    lines = []
-    for c in checks:
-        badge = (":green-badge[:material/check_circle: holds]" if c.holds
-                 else ":red-badge[:material/cancel: fails here]")
-        lines.append(f"- {badge} {c.claim} *Measured:* {c.measured}.")
-    colour = "green" if held == len(checks) else "orange"
-    st.markdown(f":{colour}-badge[{held} of {len(checks)} properties hold for this setting]\n\n" + "\n".join(lines))
-
-
-def show_settings(settings: dict[str, str], runtime_s: float) -> None:
-    text = " · ".join(f"**{k}**: {v}" for k, v in settings.items())
-    st.caption(f"{text} · computed in {runtime_s * 1000:.0f} ms (cached per setting)")
 
 
 def _renderers() -> dict[str, Callable[[str], None]]:

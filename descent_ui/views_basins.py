@@ -11,7 +11,7 @@ import descent_core as dc
 from descent_core.views import BASIN_OPTIMIZERS, basin_map
 from descent_core.views.basins import DEFAULT_OTHERS, NOT_SETTLED, minimum_labels
 
-from .views import show_checks, show_settings
+from .views_common import show_checks, show_settings
 
 BASIN_COLORS = ["#f59f00", "#1c7ed6", "#2b8a3e", "#ae3ec9"]  # one per minimum, in the landscape's order
 UNSETTLED_COLOR = "#adb5bd"

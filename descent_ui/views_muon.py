@@ -12,7 +12,7 @@ import streamlit as st
 from descent_core.views import NS_COEFFICIENTS, muon_spectrum
 from descent_core.views.muon import BAND, SHAPES
 
-from .views import show_checks, show_settings
+from .views_common import show_checks, show_settings
 
 SERIES_COLORS = ["#495057", "#0b7285", "#e03131"]  # input, Newton–Schulz (Muon's colour), polar factor
 ITERATION_COLORS = ["#c5f6fa", "#66d9e8", "#22b8cf", "#1098ad", "#0b7285", "#095c6b", "#074652", "#04303a"]

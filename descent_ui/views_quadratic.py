@@ -17,7 +17,7 @@ from descent_core.views.quadratic import CURVE_NAMES, MU_MAX
 
 from . import race_view
 from .state import RACE_DEVICE
-from .views import show_checks, show_settings
+from .views_common import show_checks, show_settings
 
 L_MIN_OPTIONS = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
 L_MAX_OPTIONS = [5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
@@ -69,6 +69,8 @@ def rate_map_spec(result) -> dict:
             "steps_per_10:Q", title="steps per 10× less error (grey: diverges)",
             scale=alt.Scale(type="log", scheme="viridis", reverse=True, domain=domain),
             legend=alt.Legend(orient="top", direction="horizontal", gradientLength=300, titleLimit=400))),
+        stroke=alt.condition(cell, alt.value("#e03131"), alt.value(None), empty=False),
+        strokeWidth=alt.condition(cell, alt.value(2.5), alt.value(0), empty=False),
         tooltip=tooltip).add_params(cell)
     curves = alt.Chart(alt.Data(name="curves")).mark_line(color="white", strokeWidth=2, clip=True).encode(
         x=x, y=y, detail="branch:N", order="order:Q",

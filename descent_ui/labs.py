@@ -212,15 +212,23 @@ def _details(lab, result: LabResult) -> None:
                    f"{result.runtime_s * 1000:.0f} ms (cached per setting).")
 
 
-def _charts(lab_id: str, result: LabResult, key: str) -> None:
-    plots = list(result.plots)
-    for start in range(0, len(plots), 2):
-        row = plots[start:start + 2]
+@st.cache_data(max_entries=96, show_spinner=False)
+def lab_chart_specs(lab_id: str, params_json: str) -> list[dict]:
+    """The Vega-Lite specs of a lab's charts, built and validated once per setting: building Altair charts was most
+    of a warm rerun of a page with labs."""
+    result = lab_result(lab_id, params_json)
+    with alt.data_transformers.disable_max_rows():  # the frames are bounded by the labs themselves
+        return [plot_chart(plot, result.frames[plot.frame]).to_dict() for plot in result.plots]
+
+
+def _charts(lab_id: str, params_json: str, result: LabResult, key: str) -> None:
+    specs = lab_chart_specs(lab_id, params_json)
+    for start in range(0, len(specs), 2):
+        row = list(zip(result.plots, specs))[start:start + 2]
         columns = st.columns(len(row))
-        for column, plot in zip(columns, row):
+        for column, (plot, spec) in zip(columns, row):
             with column:
-                st.altair_chart(plot_chart(plot, result.frames[plot.frame]), width="stretch",
-                                key=f"{key}.chart.{plot.frame}")
+                st.vega_lite_chart(spec, width="stretch", key=f"{key}.chart.{plot.frame}")
 
 
 def render_lab(lab_id: str, key_prefix: str = "") -> None:
@@ -243,7 +251,7 @@ def render_lab(lab_id: str, key_prefix: str = "") -> None:
             result = lab_result(lab.id, params_json)
         _badge(result)
         st.caption("Ran with " + " · ".join(f"{lab.spec(k).label} = {_show_param(v)}" for k, v in result.params.items()))
-        _charts(lab.id, result, key)
+        _charts(lab.id, params_json, result, key)
         _details(lab, result)
 
 

@@ -752,6 +752,35 @@ def mostly_stuck(*, above: float, share_at_least: float) -> Check:
                  spec={"kind": "mostly_stuck", "above": above, "share_at_least": share_at_least})
 
 
+def first_step_length(race: Race, opt: str, run: int = 0) -> float:
+    lengths = step_lengths(race, opt, run)
+    return float(lengths[0]) if lengths.size else 0.0
+
+
+def still_at_first_step(opt: str) -> Check:
+    return Check("first step still", f"{_name(opt)}: length of its first step", lambda r: first_step_length(r, opt),
+                 "==", 0.0, (opt,), "", ".3g", spec={"kind": "still_at_first_step", "optimizer": opt})
+
+
+def settles_near(opt: str, other: str, *, within: int) -> Check:
+    """The two runs settle within ``within`` steps of each other (both must settle)."""
+    def measure(r: Race) -> float:
+        return abs(steps_to_tolerance(r, opt) - steps_to_tolerance(r, other))
+    return Check("settles alongside", f"steps between {_name(opt)}'s settling and {_name(other)}'s", measure, "<=",
+                 within, (opt, other), "steps", "d", spec={"kind": "settles_near", "optimizer": opt, "other": other})
+
+
+def growing_share(race: Race, opt: str, until: int, run: int = 0) -> float:
+    lengths = step_lengths(race, opt, run, until)
+    return float((lengths[1:] > lengths[:-1]).mean()) if lengths.size > 1 else 0.0
+
+
+def growing_first_steps(opt: str, *, until: int, share_at_least: float) -> Check:
+    return Check("growing steps", f"{_name(opt)}: share of its first {until} steps longer than the one before",
+                 lambda r: growing_share(r, opt, until), ">=", share_at_least, (opt,), "", ".0%",
+                 spec={"kind": "growing_first_steps", "optimizer": opt})
+
+
 BUILDERS: dict[str, Callable[..., Check]] = {
     "zigzags": zigzags, "swings_at_most": swings_at_most, "fewer_swings": fewer_swings, "straight": straight,
     "detours": detours, "ranks_first": ranks_first, "ranks_above": ranks_above, "settles_by": settles_by,
@@ -767,7 +796,8 @@ BUILDERS: dict[str, Callable[..., Check]] = {
     "lowest_final_loss": lowest_final_loss, "ranks_last": ranks_last, "paths_close": paths_close,
     "paths_apart": paths_apart, "nearer_to": nearer_to, "straighter": straighter, "straightest": straightest,
     "small_first_steps": small_first_steps, "calms_down": calms_down, "ends_near": ends_near,
-    "settles_after": settles_after,
+    "settles_after": settles_after, "still_at_first_step": still_at_first_step, "settles_near": settles_near,
+    "growing_first_steps": growing_first_steps,
 }
 RACE_BUILDERS: dict[str, Callable[..., Check]] = {"minima_reached": minima_reached, "mostly_stuck": mostly_stuck}
 

@@ -243,6 +243,70 @@ FIGURES: dict[str, Figure] = {f.id: f for f in [
            checks={"rosenbrock": _FRONTIER_COMMON + (cl.ranks_first("shampoo"),),
                    "beale": _FRONTIER_COMMON, "himmelblau": _FRONTIER_COMMON, "rastrigin": _FRONTIER_COMMON},
            steps=300, landscape_choices=("rosenbrock", "beale", "himmelblau", "rastrigin")),
+    Figure("adafactor_relative_step", "Adafactor's relative step",
+           "Adafactor scales its step by the size of θ itself, so as it closes in on the minimum at the origin "
+           "every step is no longer than the one before and the step length follows ‖θ‖ closely; with its update "
+           "clipped and no momentum it crosses the valley floor at most twice, while Adam at its tuned rate swings "
+           "across it again and again.",
+           "ravine", ("adam", "adafactor"),
+           checks=(cl.shrinking_steps("adafactor", share_at_least=0.95),
+                   cl.tracks_norm("adafactor", correlation_at_least=0.9),
+                   cl.swings_at_most("adafactor", at_most=2), cl.zigzags("adam", at_least=10)),
+           steps=200),
+    Figure("schedule_free_average", "Schedule-Free: an average in place of a schedule",
+           "Both run at a constant η = 0.5 on noisy gradients (σ = 3), with no schedule. AdamW's iterate keeps "
+           "jumping about; Schedule-Free AdamW is drawn at its averaged point x, which moves smoothly: its path is "
+           "far more direct, and it turns back along the valley a small fraction as often as AdamW does.",
+           "ravine", ("adamw", "sf_adamw"),
+           checks=(cl.straighter("sf_adamw", "adamw"),
+                   cl.fewer_swings("sf_adamw", "adamw", ratio=0.25, direction="x", across="along the valley")),
+           steps=300, noise=3.0, hparams={"adamw": {"lr": 0.5}, "sf_adamw": {"lr": 0.5}},
+           knobs=(Knob("gradient noise σ", "noise", (), 0.0, 10.0, 3.0),),
+           tip="Set σ to 0: without noise there is little to average away, and the two paths look alike."),
+    Figure("soap_rotated", "SOAP on the turned ravine",
+           "SOAP runs Adam in the eigenbasis of a running 2×2 average of g gᵀ, refreshed every 10 steps. On a lone "
+           "2-D point that basis rests on a few gradients, and on this turned ravine it does not line up with the "
+           "valley: SOAP's path changes with the turn by more than a unit, it runs far past the minimum along the "
+           "way, and it ends behind Adam at the same η.",
+           "rotated_ravine", ("adam", "soap"),
+           checks=(cl.changes_when_rotated("soap", by_at_least=1.0), cl.ranks_above("adam", "soap"),
+                   cl.overshoots("soap", by_at_least=1.0, direction=(0.7071, 0.7071))),
+           steps=200, hparams={"adam": {"lr": 0.422}, "soap": {"lr": 0.422, "precondition_1d": True}}),
+    Figure("adopt_vs_adam", "ADOPT against Adam",
+           "ADOPT's first update only records v₁ = g₁², so it stands still for one step; after that it averages "
+           "gradients already divided by the previous second moment, takes a road of its own, and settles within "
+           "five steps of Adam (each at its tuned rate).",
+           "beale", ("adam", "adopt"),
+           checks=(cl.still_at_first_step("adopt"), cl.paths_apart("adopt", "adam", by_at_least=0.3),
+                   cl.settles_near("adopt", "adam", within=5)),
+           steps=300),
+    Figure("ademamix_memory", "AdEMAMix's slow memory",
+           "At the same η = 0.1 on Beale, Adam settles at the minimum; AdEMAMix adds a second, very slow momentum to "
+           "its numerator, and that memory carries it past the minimum at (3, 0.5) so it is still not settled "
+           "when the race ends.",
+           "beale", ("adam", "ademamix"),
+           checks=(cl.settles_by("adam", step=300),
+                   cl.overshoots("ademamix", by_at_least=0.1, target=(3.0, 0.5)),
+                   cl.less_overshoot("adam", "ademamix", target=(3.0, 0.5)), cl.never_settles("ademamix")),
+           steps=300, hparams={"adam": {"lr": 0.1}, "ademamix": {"lr": 0.1}}),
+    Figure("cautious_mask", "The cautious mask",
+           "Both at η = 1. AdamW's momentum keeps pushing across the valley after the gradient has turned; Cautious "
+           "AdamW drops every coordinate whose step disagrees with the current gradient, so it changes direction "
+           "across the valley less than half as often, takes the more direct road and settles at least 20 steps "
+           "sooner.",
+           "ravine", ("adamw", "cautious_adamw"),
+           checks=(cl.fewer_swings("cautious_adamw", "adamw", ratio=0.5), cl.straighter("cautious_adamw", "adamw"),
+                   cl.settles_sooner("cautious_adamw", "adamw", by_at_least=20)),
+           steps=200, hparams={"adamw": {"lr": 1.0}, "cautious_adamw": {"lr": 1.0}}),
+    Figure("prodigy_estimate", "Prodigy finds its step size",
+           "Prodigy starts from d₀ = 10⁻⁶, so its first steps are under a hundredth of η = 1 and nearly every one "
+           "of its first ten steps is longer than the one before, as the estimate of the distance to the "
+           "solution grows; with no tuned learning rate it still settles within 150 steps.",
+           "ravine", ("adam", "prodigy"),
+           checks=(cl.small_first_steps("prodigy", ratio_at_most=0.01),
+                   cl.growing_first_steps("prodigy", until=10, share_at_least=0.8),
+                   cl.settles_by("prodigy", step=150)),
+           steps=200),
     Figure("home_race", "Four ways down a ravine",
            "Same start, same ravine, four rules. Gradient descent at η = 0.09 flips across the valley on almost "
            "every step, and on a ravine this mild the zig-zag still finishes first; heavy-ball momentum runs past "

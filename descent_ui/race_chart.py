@@ -186,6 +186,9 @@ def surface_layers(landscape: dc.Landscape, width: int, height: int, background:
 # --------------------------------------------------------------------------------------------------------------
 # The spec. Sizes are placeholders: the player sets each panel's width and height from the space it has.
 
+# Log-axis labels: plain numbers from 0.001 to 1000, "1e-9" style beyond (narrower than d3's 0.000000001).
+LOG_LABEL = ("datum.value >= 0.001 && datum.value <= 1000 ? format(datum.value, '~g') : "
+             "replace(format(datum.value, '.0e'), 'e+', 'e')")
 DIM = 0.12  # opacity of the series a reader has not picked in the legend
 TOOLTIP = [alt.Tooltip("series:N", title="optimizer"), alt.Tooltip("step:Q", title="step"),
            alt.Tooltip("loss:Q", title="loss", format=".4g"), alt.Tooltip("x:Q", format=".4f"),
@@ -289,7 +292,8 @@ def loss_panel(race: dc.Race, data: alt.Data, color: alt.Color, dash: alt.Stroke
         base = alt.Chart(data).transform_calculate(gap=gap)
         top = max(high - float(landscape.minimum_value), floor * 10)
         bottom = max(low - float(landscape.minimum_value), floor)
-        y = alt.Y("gap:Q", title="loss − min (log)", scale=alt.Scale(type="log", domain=[bottom, top], nice=True))
+        y = alt.Y("gap:Q", title="loss − min (log)", scale=alt.Scale(type="log", domain=[bottom, top], nice=True),
+                  axis=alt.Axis(labelExpr=LOG_LABEL))
     else:
         base = alt.Chart(data)
         y = alt.Y("loss:Q", title="loss", scale=alt.Scale(domain=[low, high], nice=True, zero=False))

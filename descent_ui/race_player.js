@@ -7,7 +7,7 @@
 
 const LIBRARIES = ["vega.min.js", "vega-lite.min.js", "vega-embed.min.js"];
 const WIDE = 760; // at least this many pixels: map and loss side by side; fewer: stacked
-const AXIS = 62; // room for a panel's y axis (labels and title)
+const AXIS = 56; // room for a panel's y axis (labels and title)
 const GAP = 26; // between the two panels when side by side
 const EDGE = 10; // kept free at the right edge
 const PLAYERS = new WeakMap();
@@ -77,6 +77,7 @@ class Player {
   constructor(parent) {
     this.parent = parent;
     this.root = parent.querySelector(".player");
+    this.root.__player = this; // for tests and the benchmark (read-only use)
     this.chart = this.root.querySelector(".chart");
     this.slider = this.root.querySelector(".step");
     this.readout = this.root.querySelector(".readout");
@@ -174,9 +175,9 @@ class Player {
     map = Math.max(160, map);
     const mapHeight = Math.round(map * meta.aspect);
     const lossHeight = mode === "wide" ? mapHeight : Math.max(150, Math.min(260, Math.round(map * 0.55)));
-    const columns = Math.max(1, Math.min(6, Math.floor(usable / 170)));
-    return { mode, map, loss: Math.max(140, loss), mapHeight, lossHeight, columns,
-      labelLimit: Math.max(90, Math.floor(usable / columns) - 44) };
+    const columns = Math.max(1, Math.min(6, Math.floor(usable / 172)));
+    return { mode, map, loss: Math.max(140, loss), mapHeight, lossHeight, columns, narrow: usable < 520,
+      labelLimit: Math.max(90, Math.floor(usable / columns) - 46) };
   }
 
   spec(size) {
@@ -203,6 +204,10 @@ class Player {
     map.layer.forEach(replaceSurface);
     spec.config = spec.config || {};
     spec.config.legend = { ...(spec.config.legend || {}), columns: size.columns, labelLimit: size.labelLimit };
+    if (size.narrow) {
+      spec.config.legend.labelFontSize = 11;
+      spec.config.axis = { ...(spec.config.axis || {}), labelFontSize: 10, titleFontSize: 11 };
+    }
     spec.params = (spec.params || []).map((p) => {
       if (p.name === "frame" || p.name === "kept") return { ...p, value: p.name === "frame" ? this.frame : this.keptOf(this.frame) };
       return p;

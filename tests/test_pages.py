@@ -31,7 +31,18 @@ def visit(at: AppTest, path: str) -> AppTest:
 
 
 def specs(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    """Every Vega-Lite spec on the page: plain charts, and the race players' (a custom component's data)."""
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")] + [p["spec"] for p in players(at)]
+
+
+def players(at: AppTest) -> list[dict]:
+    """The data of every race player on the page (``descent.race_player`` components)."""
+    found = []
+    for element in at.get("bidi_component"):
+        proto = element.proto
+        if proto.component_name == "descent.race_player":
+            found.append(json.loads(proto.mixed.json if proto.WhichOneof("data") == "mixed" else proto.json))
+    return found
 
 
 def test_home_page(app):
@@ -65,11 +76,15 @@ def test_grand_race_page(app):
     animated = [spec for spec in specs(at) if is_animated(spec)]
     assert len(animated) == 1
     spec = animated[0]
-    assert "hconcat" in spec, "surface and loss-vs-step side by side"
+    assert "hconcat" in spec, "surface and loss-vs-step (the player stacks them on narrow screens)"
     colored = [layer for layer in spec["hconcat"][0]["layer"] if "color" in layer.get("encoding", {})]
     legend_labels = colored[-1]["encoding"]["color"]["scale"]["domain"]
     assert len(legend_labels) == len(dc.OPTIMIZERS), "every optimizer races"
     assert at.query_params["landscape"] in ("beale", ["beale"])
+    assert at.query_params["speed"] in ("1", ["1"]), "the playback speed is part of the share link"
+    table = at.table[0].value
+    assert len(table) == len(dc.OPTIMIZERS) and list(table.index) == [str(k) for k in range(1, len(table) + 1)]
+    assert {"optimizer", "final loss", "diverged", "settings"} <= set(table.columns)
 
 
 def test_grand_race_reads_and_validates_the_url():
@@ -84,13 +99,14 @@ def test_grand_race_reads_and_validates_the_url():
     assert at.session_state["grand.schedule"] == "cosine"
     assert any("clip=oops" in w.value for w in at.warning)
     spec = next(s for s in specs(at) if is_animated(s))
-    assert spec["hconcat"][0]["layer"][-1]["encoding"]["color"]["scale"]["domain"] == ["Adam", "Lion"]
+    colored = [layer for layer in spec["hconcat"][0]["layer"] if "color" in layer.get("encoding", {})]
+    assert colored[-1]["encoding"]["color"]["scale"]["domain"] == ["Adam", "Lion"]
 
 
 def test_family_table_comes_from_the_registry(app):
     at = visit(app, "pages/15_family_table.py")
     frame = at.dataframe[0].value
-    assert len(frame) == 18
+    assert len(frame) == len(dc.OPTIMIZERS)
     adam = frame[frame["optimizer"] == "Adam"].iloc[0]
     assert adam["state per parameter"] == "m, v" and adam["buffers"] == 2
     assert all(frame["core idea"].str.len() > 10)
@@ -106,7 +122,7 @@ def test_figure_knob_changes_the_race(app):
     at = visit(app, "pages/03_momentum.py")
     at.slider(key="momentum.fig.momentum_vs_sgd.momentum μ").set_value(0.5).run()
     assert not at.exception
-    tables = [str(frame.value.values.tolist()) for frame in at.dataframe]
+    tables = [str(table.value.values.tolist()) for table in at.table]
     assert any("momentum=0.5," in table for table in tables), "the disclosed settings show the new μ"
 
 

@@ -24,7 +24,7 @@ GROUPS = ("Foundations", "Momentum", "Adaptive rates", "The Adam family", "Front
 QUOTE = re.compile(r"\{\{q:([a-z0-9_]+)=((?:[^{}]|\{[^{}]*\})+?)\}\}")
 _MARKER = re.compile(r"^\{\{\s*(figure|lab|view)\s*:\s*([a-z0-9_]+)\s*\}\}\s*$")
 _CALLOUT_HEAD = re.compile(r"^>\s*\[!([A-Z]+)\]\s*(.*)$")
-_FAMILY_BULLET = re.compile(r"^- \*\*([a-z]+)\*\* — core idea: (.+?); use it when: (.+)$")
+_FAMILY_BULLET = re.compile(r"^- \*\*([a-z0-9_]+)\*\* — core idea: (.+?); use it when: (.+)$")
 _BIB_BULLET = re.compile(r"^- \*\*([a-z0-9]+)\*\* — (.+)$")
 
 

@@ -1,4 +1,8 @@
-"""The whole family on one page: a sortable table built from the registry, so it cannot drift from the code."""
+"""The whole family on one page: a table built from the registry, so it cannot drift from the code, and under it
+the notes of content/15-family-table.md (each optimizer's core idea and when to use it), grouped by family.
+
+The table is a static one (``st.table``): every row and every column is shown and long cells wrap instead of
+being cut off; a "Sort by" choice replaces clicking the headers."""
 
 from __future__ import annotations
 
@@ -8,31 +12,52 @@ import streamlit as st
 import descent_core as dc
 from descent_core import content
 
+from .links import title_of
+
+SORTS = {"the guide's order": None, "name": "optimizer", "family": "family", "buffers kept": "buffers"}
 
 
 def family_frame() -> pd.DataFrame:
-    notes = content.family_notes()
     rows = []
     for opt, spec in dc.OPTIMIZERS.items():
-        idea, when = notes.get(opt, ("", ""))
         slots = spec.state_slots
         rows.append({
-            "optimizer": spec.name, "family": spec.family, "core idea": idea,
+            "optimizer": spec.name, "family": spec.family,
             "state per parameter": ", ".join(slots) if slots else "none",
-            "buffers": len(slots), "use it when": when,
+            "buffers": len(slots),
             "torch": f"torch.optim.{spec.torch_class}" if spec.torch_class else "not in torch (paper rule)",
             "source": spec.reference,
         })
     return pd.DataFrame(rows)
 
 
+def notes_markdown() -> str:
+    """The section's notes, by family, each optimizer under its registry name."""
+    notes = content.family_notes()
+    lines = []
+    for family in dict.fromkeys(spec.family for spec in dc.OPTIMIZERS.values()):
+        lines.append(f"\n**{family}**\n")
+        for opt, spec in dc.OPTIMIZERS.items():
+            if spec.family != family or opt not in notes:
+                continue
+            idea, when = notes[opt]
+            lines.append(f"- **{spec.name}**: {idea}. *Use it when* {when}.")
+    return "\n".join(lines)
+
+
 def render_family_table() -> None:
     section = content.section("family")
-    st.title(section.title)
+    st.title(title_of(section))
     st.caption(section.summary)
     intro = section.body.split("## When to use each")[0]
     st.markdown(intro)
-    st.dataframe(family_frame(), hide_index=True, width="stretch", height=680,
-                 column_config={"buffers": st.column_config.NumberColumn(help="Buffers kept per parameter")})
+    order = st.selectbox("Sort by", list(SORTS), key="family.sort")
+    frame = family_frame()
+    column = SORTS[order]
+    if column:
+        frame = frame.sort_values(column, kind="stable", ascending=column != "buffers")
+    st.table(frame.set_index("optimizer"))
     st.caption("State columns are read from `descent_core.OPTIMIZERS[...].state_slots`: the buffers the stepper "
-               "actually keeps. Click a column header to sort.")
+               "actually keeps.")
+    st.subheader("When to use each")
+    st.markdown(notes_markdown())

@@ -20,6 +20,7 @@ import descent_core as dc
 from descent_core import claims, content
 
 from . import race_view
+from .links import title_of
 from .section import render_body
 from .state import RACE_DEVICE
 
@@ -158,7 +159,7 @@ KEY = "grand."
 
 def render_grand_race() -> None:
     section = content.section("grand-race")
-    st.title(section.title)
+    st.title(title_of(section))
     st.caption(section.summary)
     # Streamlit forgets a widget's value once a run goes by without it (a visit to another page), so the widgets
     # are seeded whenever they are missing: from the link when it names a race, else from the last race shown.

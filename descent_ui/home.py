@@ -7,7 +7,7 @@ import streamlit as st
 from descent_core import content
 
 from .figures import render_figure
-from .links import QUIZ, target
+from .links import QUIZ, target, title_of
 
 
 def render_home() -> None:
@@ -16,7 +16,9 @@ def render_home() -> None:
     st.markdown(
         "Every optimizer here runs live: the races on each page are computed by `descent_core`, a batched PyTorch "
         "engine whose update rules are tested against `torch.optim` (or the paper, where torch has none). "
-        "Replay, scrub and re-tune every figure; every hyperparameter a race used is shown under it. "
+        "Play, pause, step and re-tune every figure, or click its map to start the race somewhere else; every "
+        "claim a caption makes is checked on the race it draws, and every hyperparameter a race used is shown "
+        "under it. "
         "When you are done, the interview quiz turns the guide into timed practice with spaced repetition."
     )
     left, middle, right = st.columns(3)
@@ -38,6 +40,8 @@ def render_home() -> None:
             continue
         st.markdown(f"**{group}**")
         for s in sections:
-            st.page_link(target(s), label=f"{s.title} — {s.summary}")
+            # The link is the title alone (a link label does not wrap); the summary wraps beneath it.
+            st.page_link(target(s), label=title_of(s))
+            st.caption(s.summary)
     with st.expander("Notation used everywhere (prose, code and flashcards)"):
         st.markdown(content.notation())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import pathlib
+import re
 from dataclasses import dataclass
 
 from descent_core import content
@@ -62,9 +63,41 @@ def target(page: PageEntry | content.Section | str) -> str:
     return str(ROOT / page)
 
 
+@functools.lru_cache(maxsize=1)
+def _spellings() -> tuple[tuple[re.Pattern, str], ...]:
+    """Optimizer names whose spelling is more than a capital first letter (RMSProp, AdaGrad, AdamW...), matched
+    whatever their case: titles spell them as the registry does."""
+    names = set(registry_names().values())
+    odd = [n for n in names if " " not in n and n not in (n.capitalize(), n.lower())]
+    return tuple((re.compile(rf"\b{re.escape(n)}\b", re.IGNORECASE), n) for n in sorted(odd, key=len, reverse=True))
+
+
+_SPEC = re.compile(r'OptimizerSpec\(\s*"([a-z0-9_]+)",\s*"([^"]+)"')
+
+
+@functools.lru_cache(maxsize=1)
+def registry_names() -> dict[str, str]:
+    """{optimizer id: name} read from the registry's source (descent_core/optimizers.py) rather than imported, so
+    the menu is drawn without loading torch; ``tests/test_ui_logic.py`` checks it equals ``dc.OPTIMIZERS``."""
+    source = (ROOT / "descent_core" / "optimizers.py").read_text(encoding="utf-8")
+    return dict(_SPEC.findall(source))
+
+
+def spelled(text: str) -> str:
+    """``text`` with every optimizer name spelled as in ``descent_core.OPTIMIZERS`` ("RMSprop" -> "RMSProp")."""
+    for pattern, name in _spellings():
+        text = pattern.sub(name, text)
+    return text
+
+
+def title_of(section: content.Section) -> str:
+    """A section's full title, names spelled as in the registry."""
+    return spelled(section.title)
+
+
 def short_title(section: content.Section) -> str:
     """A section's title up to its colon: what menus and links show."""
-    return section.title.split(":")[0]
+    return spelled(section.title.split(":")[0])
 
 
 @functools.lru_cache(maxsize=1)

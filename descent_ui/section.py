@@ -10,7 +10,7 @@ import descent_core as dc
 from descent_core import content
 
 from .figures import render_figure
-from .links import QUIZ, target
+from .links import QUIZ, short_title, target, title_of
 
 CALLOUTS = {
     "MODEL": (st.info, ":material/psychology:", "Mental model"),
@@ -67,30 +67,41 @@ def render_code(section: content.Section) -> None:
 
 
 def render_references(section: content.Section) -> None:
+    """The section's references, each entry as the bibliography writes it (arXiv ids and addresses are links)."""
     if not section.references:
         return
     entries = content.bibliography()
     with st.expander(f"References ({len(section.references)})"):
-        for key in section.references:
-            st.markdown(f"- {entries.get(key, key)}")
+        st.markdown("\n".join(f"- {entries.get(key, key)}" for key in section.references))
+
+
+def quiz_topics() -> frozenset[str]:
+    """Section ids the quiz has cards for (the quiz's own answer; computed once per process)."""
+    from descent_core import quiz
+
+    return quiz.topics_with_cards()
 
 
 def render_neighbours(section: content.Section) -> None:
+    """The footer: the previous and next sections by their short titles (which fit a column without being cut),
+    and the quiz filtered to this section's cards, shown only when there are any."""
     ordered = list(content.sections().values())
     index = [s.id for s in ordered].index(section.id)
     left, middle, right = st.columns(3)
     if index > 0:
         previous = ordered[index - 1]
-        left.page_link(target(previous), label=f"← {previous.title}")
-    middle.page_link(target(QUIZ), label=f"Practise “{section.title.split(':')[0]}” in the quiz", icon=":material/quiz:")
+        left.page_link(target(previous), label=f"← {short_title(previous)}", help=title_of(previous))
+    if section.id in quiz_topics():
+        middle.page_link(target(QUIZ), label=f"Practise {short_title(section)} in the quiz", icon=":material/quiz:",
+                         query_params={"topic": section.id})
     if index + 1 < len(ordered):
         following = ordered[index + 1]
-        right.page_link(target(following), label=f"{following.title} →")
+        right.page_link(target(following), label=f"{short_title(following)} →", help=title_of(following))
 
 
 def render_section(section_id: str) -> None:
     section = content.section(section_id)
-    st.title(section.title)
+    st.title(title_of(section))
     st.caption(section.summary)
     render_body(section)
     render_code(section)

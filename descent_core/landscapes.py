@@ -87,7 +87,8 @@ def quadratic(l1: float, l2: float, angle: float = 0.0) -> tuple[SurfaceFn, Surf
         key = (xy.dtype, xy.device)
         if key not in tables:
             values = [[hxx, hxy], [hxy, hyy]] if angle else [hxx, hyy]
-            tables[key] = torch.tensor(values, dtype=xy.dtype, device=xy.device)
+            with torch.inference_mode(False):  # a plain tensor even when made inside a race: autograd may use it too
+                tables[key] = torch.tensor(values, dtype=xy.dtype, device=xy.device)
         return tables[key]
 
     def gradient(xy: Tensor) -> Tensor:

@@ -126,8 +126,9 @@ def _beale_constants(like: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """c_n, n, n - 1 and max(n - 2, 0) as tensors, made once per dtype and device (races call this every step)."""
     key = (like.dtype, like.device)
     if key not in _BEALE_TABLES:
-        c, n = like.new_tensor(_BEALE_C), like.new_tensor(_BEALE_N)
-        _BEALE_TABLES[key] = (c, n, n - 1, torch.clamp(n - 2, min=0))
+        with torch.inference_mode(False):  # plain tensors even when first made inside a race (autograd uses them too)
+            c, n = like.new_tensor(_BEALE_C), like.new_tensor(_BEALE_N)
+            _BEALE_TABLES[key] = (c, n, n - 1, torch.clamp(n - 2, min=0))
     return _BEALE_TABLES[key]
 
 

@@ -66,3 +66,9 @@ def agrees(quantity_id: str, quoted: str) -> tuple[bool, float]:
 
 
 from . import foundations  # noqa: E402,F401  (registers its quantities)
+from . import basics  # noqa: E402,F401  (Foundations beyond the worked example: 00, the edge box of 01, 02)
+from . import momentum  # noqa: E402,F401  (03 and 04 beyond Polyak's optimum)
+from . import adaptive  # noqa: E402,F401  (05-07)
+from . import adam_family  # noqa: E402,F401  (08-11)
+from . import frontier  # noqa: E402,F401  (12)
+from . import practice  # noqa: E402,F401  (13's warmup and clipping labs)

@@ -38,6 +38,8 @@ STATED = (
     ("12-frontier.md", None, r"$\gamma = 0.04$, $\beta = (0.965, 0.99)$ and $k = 10$", "sophia",
      {"rho": 0.04, "betas": (0.965, 0.99), "update_period": 10}),
     ("12-frontier.md", None, r"$\eta = 10^{-4}$, $\beta = (0.9, 0.99)$", "lion", {"lr": 1e-4, "betas": (0.9, 0.99)}),
+    ("foundations.yaml", "sgd-torch-defaults", "`momentum=0`, `dampening=0`, `weight_decay=0`, `nesterov=False`",
+     "sgd", {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}),
     ("adaptive.yaml", "adagrad-torch-defaults", "lr=1e-2, eps=1e-10, initial_accumulator_value=0, lr_decay=0",
      "adagrad", {"lr": 1e-2, "eps": 1e-10, "initial_accumulator_value": 0.0, "lr_decay": 0.0}),
     ("adaptive.yaml", "adadelta-torch-defaults", "lr=1.0, rho=0.9, eps=1e-6", "adadelta",

@@ -31,6 +31,11 @@ def radam_unnormalised_steps() -> float:
     return float(np.argmax(steps < 50.0))  # the first normalised step has size η ω_t, far below η·100
 
 
+@quantity("RAdam's first step on a constant gradient of 100, in units of η (un-normalised: η·|g|)")
+def radam_first_step_big() -> float:
+    return float(radam_steps()[0, 0])
+
+
 @quantity("RAdam's rectifier ω_t at t = 6, the first rectified step (step / η on a constant gradient)")
 def radam_omega_6() -> float:
     return float(radam_steps()[5, 1])

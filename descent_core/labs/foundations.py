@@ -305,7 +305,8 @@ def saddle_escape(y0: float, lr: float, noise: float, steps: int) -> LabResult:
                   f"With gradient noise σ = {noise:g} SGD needs no offset to leave. ")
                  + ("Momentum, RMSProp and Adam all leave no later than SGD"
                     if len(faster) == 3 else "Not every one of momentum, RMSProp and Adam left before SGD")
-                 + ("; AdaGrad, whose ever-growing sum shrinks its steps, is the slow exception."
+                 + ("; AdaGrad is the slow exception: y's own sum of squares grows with y's growing gradients, so its "
+                    "y-step keeps shrinking as it leaves."
                     if escape["adagrad"] > escape["sgd"] else "."))
     verdict = f"Steps to |y| > 1: {timing}. {story}"
     keep = np.arange(0, steps + 1, max(1, steps // 400))

@@ -62,7 +62,8 @@ def newton_schulz(x: Tensor, coefficients: tuple[float, float, float], steps: in
 
     The quintic X <- a X + (b A + c A^2) X with A = X X^T, run in bfloat16 like torch.optim.Muon. Its
     coefficients (3.4445, -4.7750, 2.0315) maximise the slope at zero, so small singular values grow fast; the
-    price is that the singular values end up scattered around 1 (about 0.7 to 1.2) instead of converging to it.
+    price is that the singular values end up scattered around 1 (about 0.7 to 1.2 for values that start within a
+    few hundredfold of the largest) instead of converging to it; much smaller ones are not lifted in five steps.
     """
     a, b, c = coefficients
     tall = x.shape[-2] > x.shape[-1]

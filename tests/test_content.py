@@ -16,7 +16,8 @@ from descent_core import content
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SECTIONS = list(content.sections().values())
 EXPECTED_IDS = ["problem", "gd", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "amsgrad",
-                "adamw", "nadam", "frontier", "schedules", "grand-race", "family", "bibliography"]
+                "adamw", "nadam", "frontier", "after-adam", "schedules", "scale", "sharpness", "grand-race", "family",
+                "bibliography"]
 
 
 def test_every_section_of_the_guide_exists_in_order():

@@ -24,6 +24,7 @@ each registered by the ``lab`` decorator above its function. The parts are impor
 from .base import LABS, Choice, Lab, LabResult, Param, Plot, RefLine, Spec, get_lab, lab
 # Importing a part registers its labs; the guide's order of the parts is the order of LABS.
 from . import foundations, momentum, adaptive, adam_family, after_adam, practice  # noqa: F401
+from . import practice_scale, practice_sharpness  # noqa: F401,E402  (Practice, continued: schedules, scale, sharpness)
 from .adam_family import (adam_on_the_interval, counterexample_gradients, engine_gap, scale_by_adam_eps_inside_root,
                           scale_by_adam_without_bias_correction)
 from .momentum import nesterov_accelerated, nesterov_worst_case

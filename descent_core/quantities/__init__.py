@@ -66,6 +66,7 @@ def agrees(quantity_id: str, quoted: str) -> tuple[bool, float]:
 
 
 from . import foundations  # noqa: E402,F401  (registers its quantities)
+from . import scale  # noqa: E402,F401  (schedules, training at scale, sharpness)
 from . import basics  # noqa: E402,F401  (Foundations beyond the worked example: 00, the edge box of 01, 02)
 from . import momentum  # noqa: E402,F401  (03 and 04 beyond Polyak's optimum)
 from . import adaptive  # noqa: E402,F401  (05-07)

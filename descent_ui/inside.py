@@ -21,7 +21,7 @@ import torch
 import descent_core as dc
 from descent_core import content, inside
 
-from .race_chart import chart_size, surface_image, surface_layers
+from .race_chart import SURFACE_TOKEN, aspect, show_static, surface_image, surface_layers
 from .state import RACE_DEVICE
 from .theme import color_of
 
@@ -101,7 +101,8 @@ def _controls() -> tuple[str, str, dict, int]:
 
 def surface_with_arrows(race: dc.Race, view: inside.StepView, arrows: pd.DataFrame) -> alt.LayerChart:
     landscape = race.landscape
-    width, height = chart_size(landscape, CHART_WIDTH)
+    # The player keeps this aspect at any width, so arrow heads turned for it stay aligned with their shafts.
+    width, height = CHART_WIDTH, int(round(CHART_WIDTH * aspect(landscape)))
     (x0, x1), (y0, y1) = landscape.bounds
     x_scale = alt.Scale(domain=[x0, x1], nice=False, zero=False)
     y_scale = alt.Scale(domain=[y0, y1], nice=False, zero=False)
@@ -131,7 +132,7 @@ def surface_with_arrows(race: dc.Race, view: inside.StepView, arrows: pd.DataFra
     heads = alt.Chart(arrows[arrows["head"]]).mark_point(shape="triangle-up", size=110, filled=True, opacity=1,
                                                          clip=True).encode(
         x=X("x2:Q"), y=Y("y2:Q"), angle=alt.Angle("angle:Q", scale=None), color=color, tooltip=tooltip)
-    layers = surface_layers(landscape, width, height, surface_image(landscape)) + [trail, visited, shafts, heads, here]
+    layers = surface_layers(landscape, width, height, SURFACE_TOKEN) + [trail, visited, shafts, heads, here]
     return alt.layer(*layers).properties(width=width, height=height, title=f"Update {view.step} of {race.steps}",
                                          autosize=alt.AutoSizeParams(type="pad"))
 
@@ -170,6 +171,17 @@ def signals_chart(frame: pd.DataFrame, k: int) -> alt.LayerChart:
 
 
 
+def readable_state(table: pd.DataFrame) -> pd.DataFrame:
+    """The state table as a reader reads it: numbers to four significant digits, "—" where a quantity has no such
+    component (a scalar has no y, a matrix row no norm)."""
+    shown = table.copy()
+    for column in ("x", "y", "norm"):
+        if column in shown:
+            shown[column] = [("—" if not np.isfinite(v) else f"{v:.4g}") if isinstance(v, (int, float)) else str(v)
+                             for v in shown[column]]
+    return shown.set_index(shown.columns[0])
+
+
 def render_inside_page() -> None:
     st.title("Look inside an optimizer")
     st.markdown("Pick an optimizer and a surface, then move through the run one update at a time. The arrows start "
@@ -185,7 +197,11 @@ def render_inside_page() -> None:
     (x0, x1), (y0, y1) = race.landscape.bounds
     arrows = inside.arrows(view, span=min(x1 - x0, y1 - y0))
 
-    st.altair_chart(surface_with_arrows(race, view, arrows), width="content", key=f"{KEY}.surface")
+    spec = surface_with_arrows(race, view, arrows).to_dict()
+    for layer in spec["layer"]:
+        layer.pop("width", None), layer.pop("height", None)
+    show_static(spec, key=f"{KEY}.surface", label=f"{dc.OPTIMIZERS[opt].name} on {race.landscape.name}: update {k}",
+                bounds=race.landscape.bounds, aspect_ratio=aspect(race.landscape), surface=surface_image(race.landscape))
     st.caption("Arrows start where update k took its gradient. Directions are drawn at a common length because "
                "their units differ; the pink “update made” arrow is to scale. Hover an arrow for its true length.")
     if race.diverged_at[0, 0] >= 0:
@@ -199,13 +215,13 @@ def render_inside_page() -> None:
             st.metric("trust ratio", f"{view.trust_ratio:.4g}")
         st.markdown(content.inside_notes()["explain"].get(opt, ""))
     with right:
-        st.dataframe(inside.state_table(view), hide_index=True, width="stretch",
-                     column_config={c: st.column_config.NumberColumn(format="%.4g") for c in ("x", "y", "norm")})
+        st.table(readable_state(inside.state_table(view)))
     st.altair_chart(signals_chart(signals(race), k), width="stretch", key=f"{KEY}.signals")
     rule = dc.OPTIMIZERS[opt].rule
     with st.expander(f"The update rule that produced this state: {rule.__module__}.{rule.__name__}"):
         st.code(inspect.getsource(rule), language="python")
-    shown = ", ".join(f"{name}={value}" for name, value in race.hparams[opt].items() if name != "ns_coefficients")
+    shown = ", ".join(f"{name}={value}" for name, value in race.hparams[opt].items()
+                      if name != "ns_coefficients" and value is not None)
     start = ", ".join(f"{c:g}" for c in race.starts[0])
     st.caption(f"{dc.OPTIMIZERS[opt].name} on {race.landscape.name}, start ({start}), "
                f"{steps} steps, float64 · {shown}")

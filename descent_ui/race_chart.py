@@ -360,3 +360,15 @@ def show_player(data: dict, *, key: str, speed: float, label: str, clickable: bo
 
 def _ignore() -> None:
     return None
+
+
+def show_static(spec: dict, *, key: str, label: str, bounds, aspect_ratio: float, surface: str) -> None:
+    """Draw a still single-panel surface chart through the player, so it is sized to its container with the
+    surface's aspect kept (narrow screens get a smaller picture, never a wider one). ``spec`` carries its data
+    inline; its surface image is the ``SURFACE_TOKEN`` url."""
+    data = {"id": hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16],
+            "spec": spec, "surface": surface, "label": label, "clickable": False, "speed": 1.0,
+            "meta": {"steps": 0, "stride": 1, "bounds": [list(b) for b in bounds], "aspect": aspect_ratio,
+                     "panels": 1, "static": True, "steps_per_second": STEPS_PER_SECOND, "speeds": list(SPEEDS)}}
+    _player()(key=key, data=data, on_start_change=_ignore, on_speed_change=_ignore, width="stretch",
+              height="content")

@@ -128,11 +128,14 @@ class Player {
     this.data = data;
     this.label = data.label || "Animated race";
     this.chart.setAttribute("aria-label", this.label);
+    this.static = !!data.meta.static; // a still picture sized like a race (no playback)
+    this.root.querySelector(".toolbar").hidden = this.static;
     this.clickable = !!data.clickable;
     this.chart.classList.toggle("clickable", this.clickable);
-    this.hint.textContent = this.clickable
+    this.hint.textContent = this.static ? "" : this.clickable
       ? "Click the map to start every optimizer from that point. Space plays or pauses; ← and → step."
       : "Space plays or pauses; ← and → step.";
+    this.hint.hidden = this.static;
     const speeds = data.meta.speeds;
     if (this.speedSelect.options.length !== speeds.length) {
       this.speedSelect.replaceChildren(...speeds.map((s) => new Option(formatSpeed(s), String(s))));
@@ -149,7 +152,7 @@ class Player {
     this.slider.max = String(this.steps);
     this.rows = rowsOf(data.race);
     this.diverged = rowsOf(data.diverged);
-    this.frame = 0;
+    this.frame = this.static ? this.steps : 0;
     this.kept = -1;
     this.wantsPlay = true;
     this.embed();
@@ -189,6 +192,7 @@ class Player {
       }
     };
     let map = spec;
+    if (this.static && spec.title) map.title = spec.title;
     if (spec.hconcat) {
       const [mapPanel, lossPanel] = spec.hconcat;
       map = mapPanel;
@@ -271,6 +275,7 @@ class Player {
 
   // ---------------------------------------------------------------------------------------------- playback
   play() {
+    if (this.static) return;
     if (!this.view) { this.wantsPlay = true; return; }
     if (this.frame >= this.steps) this.frame = 0; // play at the end replays
     this.playing = true;
@@ -360,22 +365,20 @@ class Player {
   }
 
   key(event) {
-    const onSlider = event.target === this.slider;
+    // Space or k: play/pause (a focused button's own Space is its click); arrows: one recorded step, on the slider
+    // too (so a step means the same everywhere); Home/End: the first and last step. The speed menu keeps its keys.
+    if (event.target.tagName === "SELECT") return;
     if (event.key === " " || event.key === "k") {
-      if (event.target.tagName === "BUTTON" && event.key === " ") return; // a focused button handles its own space
+      if (event.target.tagName === "BUTTON" && event.key === " ") return;
       event.preventDefault();
       this.toggle();
-    } else if ((event.key === "ArrowRight" || event.key === "ArrowLeft") && !onSlider && event.target.tagName !== "SELECT") {
+    } else if (event.key === "ArrowRight" || event.key === "ArrowUp" || event.key === "ArrowLeft" || event.key === "ArrowDown") {
       event.preventDefault();
-      this.stepBy(event.key === "ArrowRight" ? 1 : -1);
-    } else if (event.key === "Home" && !onSlider) {
-      event.preventDefault();
-      this.pause();
-      this.seek(0);
-    } else if (event.key === "End" && !onSlider) {
+      this.stepBy(event.key === "ArrowRight" || event.key === "ArrowUp" ? 1 : -1);
+    } else if (event.key === "Home" || event.key === "End") {
       event.preventDefault();
       this.pause();
-      this.seek(this.steps);
+      this.seek(event.key === "Home" ? 0 : this.steps);
     }
   }
 
@@ -425,6 +428,10 @@ class Player {
 export default function (component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
   let player = PLAYERS.get(parentElement);
+  if (player && player.root !== parentElement.querySelector(".player")) {
+    player.destroy(); // Streamlit rebuilt the component's markup: bind the new one
+    player = null;
+  }
   if (!player) {
     player = new Player(parentElement);
     PLAYERS.set(parentElement, player);

@@ -64,6 +64,8 @@ def settings_text(race: dc.Race, opt: str, run: int = 0) -> str:
             continue
         if isinstance(value, list):
             value = value[run]
+        if value is None:
+            continue  # an option left unset: the rule's own default applies
         shown.append(f"{name}={_plain(value)}")
     return ", ".join(shown)
 
@@ -94,6 +96,8 @@ def race_settings_line(race: dc.Race) -> str:
 
 
 def _plain(value: Any) -> str:
+    if value is None:
+        return "auto"  # e.g. Adafactor's eps = (None, 1e-3): the first is chosen from the dtype
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)):

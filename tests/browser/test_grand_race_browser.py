@@ -7,18 +7,13 @@ import os
 import pytest
 
 from live_server import CHROMIUM, launch_browser, streamlit_app
+from player_helpers import PLAYER, frame, player, state
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no browser at {CHROMIUM} (browser tests never download one)"),
 ]
 
-STEP_SLIDER = "input[type=range][name='frame']"
-PLAY_BOX = "input[type=checkbox][name='playing']"
-
-
-def read_frame(frame_locator) -> int:
-    return int(float(frame_locator.locator(STEP_SLIDER).first.input_value()))
 
 
 @pytest.fixture(scope="module")
@@ -28,23 +23,25 @@ def race_page():
         browser = launch_browser(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(f"{url}/grand_race?landscape=rosenbrock&steps=500", wait_until="domcontentloaded")
-        page.wait_for_selector(STEP_SLIDER, timeout=90_000)
+        page.wait_for_selector(PLAYER, timeout=90_000)
+        player(page).scroll_into_view_if_needed()
         yield page
         browser.close()
 
 
 def test_frame_advances_while_playing_and_stops_when_paused(race_page):
-    first = read_frame(race_page)
+    first = frame(race_page)
     race_page.wait_for_timeout(1500)
-    second = read_frame(race_page)
-    assert second > first, "the timer advances the frame in the browser"
-    race_page.locator(PLAY_BOX).first.uncheck()
-    paused = read_frame(race_page)
+    second = frame(race_page)
+    assert second > first, "the player advances the frame in the browser"
+    play = player(race_page).locator("button.play")
+    play.click()
+    paused = frame(race_page)
     race_page.wait_for_timeout(1200)
-    assert read_frame(race_page) == paused, "paused: the frame holds still"
-    race_page.locator(PLAY_BOX).first.check()
+    assert frame(race_page) == paused, "paused: the frame holds still"
+    play.click()
     race_page.wait_for_timeout(800)
-    assert read_frame(race_page) > paused or read_frame(race_page) == 500
+    assert frame(race_page) > paused or frame(race_page) == 500
 
 
 def colour_share(image, hex_colour: str, tolerance: int = 18) -> float:
@@ -62,7 +59,7 @@ def test_surface_and_legend_are_drawn(race_page):
 
     from descent_ui.theme import OPTIMIZER_COLORS, colormap
 
-    chart = race_page.locator(".vega-embed").first
+    chart = player(race_page).locator(".chart")
     picture = Image.open(io.BytesIO(chart.screenshot()))
     ramp = ["#%02x%02x%02x" % tuple(colormap(v)) for v in [i / 20 for i in range(21)]]
     painted = sum(colour_share(picture, colour, tolerance=6) for colour in ramp)
@@ -86,3 +83,9 @@ def test_a_deep_link_opens_inside_the_app_frame(race_page):
 def test_url_carries_the_race(race_page):
     assert "landscape=rosenbrock" in race_page.url
     assert "steps=500" in race_page.url
+    assert "speed=" in race_page.url
+
+
+def test_no_deploy_button_for_readers(race_page):
+    assert race_page.get_by_role("button", name="Deploy").count() == 0
+    assert race_page.locator("[data-testid=stAppDeployButton]").count() == 0

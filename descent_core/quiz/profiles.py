@@ -7,10 +7,7 @@ Three ways to reach a profile, chosen by the app (descent_ui.progress_store) fro
   listed, and a wrong name or a wrong passphrase get the same answer.
 - **local** single-user run: profiles are listed and open with one click, unless they have a passphrase.
 
-Names are compared after Unicode NFKC normalisation and case folding, and the length limit applies to that folded
-key, so look-alike spellings (full-width letters, ligatures, "ß" against "ss") cannot make two profiles that look the
-same, and folding cannot make a name outgrow its column. A name must also keep to one script, so a Cyrillic "а"
-cannot pass for a Latin "a".
+Names are compared after NFKC normalisation and case folding (names.py).
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,18 +25,11 @@ from sqlalchemy.engine import Engine
 
 from . import passphrase as pw
 from . import srs
-from .store import MAX_PROFILE_NAME, StoreError, naive_utc, now_utc, profiles, retrying
+from .errors import ProfileAccessError, ProfileNameError
+from .names import MAX_PROFILE_NAME, name_key, normalize_profile_name
+from .store import naive_utc, now_utc, profiles, retrying, writing
 
-PROFILE_NAME_PATTERN = re.compile(r"^[\w .'-]+$")
 MAX_DISPLAY_NAME = 80  # names shown for signed-in identities (from the identity provider)
-
-
-class ProfileNameError(StoreError):
-    pass
-
-
-class ProfileAccessError(StoreError):
-    """No profile with that name and passphrase (the message never says which of the two was wrong)."""
 
 
 @dataclass(frozen=True)
@@ -49,34 +38,6 @@ class Profile:
     name: str
     has_passphrase: bool
     owner: str | None
-
-
-def normalize_profile_name(name: str) -> str:
-    """The name as it will be stored and shown: NFKC, single spaces; ProfileNameError with a reason otherwise."""
-    cleaned = " ".join(unicodedata.normalize("NFKC", name or "").split())
-    if not cleaned:
-        raise ProfileNameError("Profile name cannot be empty.")
-    key = cleaned.casefold()
-    if len(cleaned) > MAX_PROFILE_NAME or len(key) > MAX_PROFILE_NAME:
-        raise ProfileNameError(f"Profile name is too long ({max(len(cleaned), len(key))} characters once normalised; "
-                               f"the limit is {MAX_PROFILE_NAME}).")
-    if not PROFILE_NAME_PATTERN.match(cleaned) or not PROFILE_NAME_PATTERN.match(key):
-        raise ProfileNameError("Use letters, digits, spaces and . ' - _ in profile names.")
-    scripts = {_script(ch) for ch in cleaned if ch.isalpha()}
-    if len(scripts) > 1:
-        raise ProfileNameError("Use letters from one alphabet in a profile name (it mixes "
-                               + " and ".join(sorted(s.title() for s in scripts)) + ").")
-    return cleaned
-
-
-def name_key_for(name: str) -> str:
-    """The uniqueness key of a typed name (also used to re-key names written by older versions)."""
-    return " ".join(unicodedata.normalize("NFKC", name or "").split()).casefold()
-
-
-def _script(ch: str) -> str:
-    # Unicode names start with the script for letters: "LATIN SMALL LETTER A", "CYRILLIC SMALL LETTER A".
-    return unicodedata.name(ch, "UNKNOWN").split(" ")[0]
 
 
 def _owner_key(owner: str) -> str:
@@ -91,7 +52,7 @@ def create_profile(engine: Engine, name: str, passphrase: str | None = None, now
     hashed = pw.hash_passphrase(passphrase) if passphrase is not None else None
 
     def write() -> int:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             result = conn.execute(sa.insert(profiles).values(
                 name_key=cleaned.casefold(), name=cleaned, created_at=naive_utc(now or now_utc()), passphrase_hash=hashed))
             return int(result.inserted_primary_key[0])
@@ -144,7 +105,7 @@ def profile_for_owner(engine: Engine, owner: str, display_name: str, now: dateti
         return _profile(row)
 
     def write() -> None:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(sa.insert(profiles).values(name_key=_owner_key(owner), name=shown, owner=owner,
                                                     created_at=naive_utc(now or now_utc())))
 
@@ -193,7 +154,7 @@ def set_passphrase(engine: Engine, profile_id: int, passphrase: str) -> None:
     hashed = pw.hash_passphrase(passphrase)
 
     def write() -> None:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(sa.update(profiles).where(profiles.c.id == profile_id).values(passphrase_hash=hashed))
 
     retrying(write)
@@ -259,7 +220,7 @@ def save_parameters(engine: Engine, profile_id: int, parameters: Iterable[float]
 
 def _update_profile(engine: Engine, profile_id: int, **values: Any) -> None:
     def write() -> None:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(sa.update(profiles).where(profiles.c.id == profile_id).values(**values))
 
     retrying(write)

@@ -6,9 +6,11 @@ timezone-aware.
 
 Three rules keep progress safe when many people, or one person in two tabs, write at once:
 
-- An answer is one short transaction: it reads the card's state as stored *now*, lets the scheduler compute the
-  next state from it, and writes it back only if the row's `version` is still the one it read (otherwise it reads
-  again). A tab holding a stale copy therefore never overwrites a review made in another tab.
+- An answer is one short transaction that holds the card's row while it works: it locks the row (PostgreSQL
+  ``SELECT ... FOR UPDATE``; SQLite takes its write lock at ``BEGIN IMMEDIATE``), reads the state as stored *now*,
+  lets the scheduler compute the next state from it, and writes it back with its `version` raised by one (checked
+  as well, so a writer that somehow got past the lock still cannot overwrite a newer state). A tab holding a stale
+  copy therefore never overwrites a review made in another tab, and writers queue instead of failing each other.
 - Transient errors (SQLite busy, a PostgreSQL serialization failure or dropped connection) are retried with
   backoff; `TransientStoreError` tells the caller the write did not happen yet and may be tried again later.
 - Everything a profile owns carries a `generation`. An import writes a new generation in small transactions and
@@ -18,23 +20,24 @@ Three rules keep progress safe when many people, or one person in two tabs, writ
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import srs
+from .errors import SchemaError, StoreError, TransientStoreError, UndoRefused
+from .names import MAX_PROFILE_NAME, NAME_COLUMN, name_key
 
 SCHEMA_VERSION = 2
-MAX_PROFILE_NAME = 40
-# Columns are wider than the name limit: a name is limited after NFKC and case folding, and both can lengthen text.
-NAME_COLUMN = 160
+# How long one SQLite statement waits for another writer's lock before the retry loop takes over.
 SQLITE_BUSY_TIMEOUT_MS = 500
 RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8)
 
@@ -76,6 +79,10 @@ sessions = sa.Table(
     sa.Column("n_correct", sa.Integer, nullable=False, default=0),
     sa.Column("score", sa.Integer, nullable=False, default=0),
     sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
+    # A session in progress, as descent_core.quiz.session.QuizSession.snapshot() writes it, so a reload resumes it;
+    # found again by the hash of the resume token the tab holds (never the token itself).
+    sa.Column("snapshot", sa.Text, nullable=True),
+    sa.Column("resume_key", sa.String(64), nullable=True),
 )
 
 reviews = sa.Table(
@@ -126,35 +133,41 @@ import_batches = sa.Table(
 )
 
 
-class StoreError(RuntimeError):
-    """Base for problems the UI reports as-is."""
-
-
-class SchemaError(StoreError):
-    pass
-
-
-class TransientStoreError(StoreError):
-    """The database was busy or unreachable for a moment; nothing was written, and trying again later is safe."""
-
-
-class UndoRefused(StoreError):
-    """The review cannot be taken back: the card was reviewed again since (in another tab, say)."""
-
-
 # ----- engines, transient errors and retries --------------------------------------------------------------------
-def prepare_engine(engine: Engine) -> Engine:
-    """Per-connection settings: SQLite waits briefly for a lock instead of failing at once, and enforces keys."""
+def prepare_engine(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+    """Per-connection settings for SQLite: wait briefly for a lock instead of failing at once, and let this module
+    begin transactions itself, so that a write transaction takes the write lock first (`writing`)."""
     if engine.dialect.name == "sqlite" and not getattr(engine, "_descent_prepared", False):
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised through every SQLite test
+            dbapi_connection.isolation_level = None  # pysqlite emits no BEGIN of its own; _on_begin does
             cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             cursor.close()
 
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn):  # pragma: no cover - exercised through every SQLite test
+            # A deferred transaction that reads and then writes must upgrade its lock, and SQLite refuses an upgrade
+            # at once (no waiting) when another writer is ahead. IMMEDIATE takes the write lock up front and waits.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("descent_write") else "BEGIN")
+
         engine._descent_prepared = True  # type: ignore[attr-defined]
-        engine.dispose()  # connections made before the listener would miss it
+        engine.dispose()  # connections made before the listeners would miss them
     return engine
+
+
+@contextlib.contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One write transaction, committed on leaving the block (rolled back on an error).
+
+    On SQLite it begins with the write lock held (see prepare_engine), so its reads and its writes see one state;
+    on PostgreSQL the rows it must not lose are locked by the statements themselves (FOR UPDATE).
+    """
+    prepare_engine(engine)
+    with engine.connect() as conn:
+        conn.execution_options(descent_write=True)
+        with conn.begin():
+            yield conn
 
 
 _TRANSIENT_PG_CODES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300"}
@@ -231,7 +244,7 @@ def ensure_schema(engine: Engine) -> int:
 
 
 def _migrate(engine: Engine) -> int:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         query = sa.select(schema_version.c.version)
         if engine.dialect.name != "sqlite":
             query = query.with_for_update()  # one migrator at a time on a shared server
@@ -254,8 +267,6 @@ def _migrate_to_2(conn: Connection) -> None:
     Card states are copied through the strict fsrs check: a state an older import let in (NaN stability, a
     fractional step) becomes a new card again instead of breaking every later answer to it.
     """
-    from .profiles import name_key_for  # profiles imports this module
-
     for column in ("passphrase_hash VARCHAR(255)", "owner VARCHAR(255)", "generation INTEGER NOT NULL DEFAULT 0",
                    "desired_retention FLOAT", "fsrs_parameters TEXT", "fit_report TEXT"):
         conn.execute(sa.text(f"ALTER TABLE profiles ADD COLUMN {column}"))
@@ -263,14 +274,16 @@ def _migrate_to_2(conn: Connection) -> None:
     taken: set[str] = set()
     for profile_id, name in conn.execute(sa.text("SELECT id, name FROM profiles ORDER BY id")).all():
         base = " ".join(unicodedata.normalize("NFKC", name).split())
-        display, key, suffix = base, name_key_for(base), 2
+        display, key, suffix = base, name_key(base), 2
         while key in taken:  # two old names that NFKC makes equal: the later one gets a number
             display = f"{base} {suffix}"
-            key, suffix = name_key_for(display), suffix + 1
+            key, suffix = name_key(display), suffix + 1
         taken.add(key)
         conn.execute(sa.update(profiles).where(profiles.c.id == profile_id).values(name_key=key, name=display))
     for table in ("quiz_sessions", "reviews"):
         conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN generation INTEGER NOT NULL DEFAULT 0"))
+    for column in ("snapshot TEXT", "resume_key VARCHAR(64)"):
+        conn.execute(sa.text(f"ALTER TABLE quiz_sessions ADD COLUMN {column}"))
     conn.execute(sa.text("CREATE INDEX ix_reviews_profile_card ON reviews (profile_id, generation, card_id)"))
     # SQLite cannot change a primary key in place: build the new table beside the old one, copy, swap.
     staging = _card_states_table("card_states_next", sa.MetaData())
@@ -334,7 +347,7 @@ class Recorded:
 
 def start_session(engine: Engine, profile_id: int, mode: str, n_cards: int, now: datetime) -> int:
     def write() -> int:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             result = conn.execute(sa.insert(sessions).values(
                 profile_id=profile_id, mode=mode, started_at=naive_utc(now), n_cards=n_cards,
                 generation=current_generation(profile_id)))
@@ -352,12 +365,13 @@ def record_review(engine: Engine, profile_id: int, review: ReviewRow,
     """
 
     def attempt() -> Recorded:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             generation = conn.execute(sa.select(current_generation(profile_id))).scalar()
             if generation is None:
                 raise StoreError("This profile no longer exists.")
             key = _card_key(profile_id, generation, review.card_id)
-            row = conn.execute(sa.select(card_states.c.state, card_states.c.version).where(key)).first()
+            # FOR UPDATE: a second writer of this card waits here until this transaction ends, then reads our state.
+            row = conn.execute(sa.select(card_states.c.state, card_states.c.version).where(key).with_for_update()).first()
             before = _valid_state(row.state, review.card_id) if row else None
             after = schedule(before)
             values = {"state": json.dumps(after), "due": naive_utc(srs.due_at(after))}
@@ -391,10 +405,10 @@ def undo_review(engine: Engine, profile_id: int, recorded: Recorded) -> None:
     """Delete a review and put the card back as it was, unless it has been reviewed again since (UndoRefused)."""
 
     def attempt() -> None:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             generation = conn.execute(sa.select(current_generation(profile_id))).scalar()
             key = _card_key(profile_id, generation, recorded.card_id)
-            version = conn.execute(sa.select(card_states.c.version).where(key)).scalar()
+            version = conn.execute(sa.select(card_states.c.version).where(key).with_for_update()).scalar()
             if version != recorded.version:
                 raise UndoRefused("This card was reviewed again since (another tab?), so the answer stays.")
             before = recorded.before
@@ -408,7 +422,7 @@ def undo_review(engine: Engine, profile_id: int, recorded: Recorded) -> None:
 
 def finish_session(engine: Engine, session_id: int, n_correct: int, score: int, now: datetime) -> None:
     def write() -> None:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(sa.update(sessions).where(sessions.c.id == session_id)
                          .values(finished_at=naive_utc(now), n_correct=n_correct, score=score))
 
@@ -427,7 +441,7 @@ def reset_card(engine: Engine, profile_id: int, card_id: str, now: datetime) -> 
 
 def _update_flags(engine: Engine, profile_id: int, card_id: str, **values: Any) -> None:
     def attempt() -> None:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             generation = conn.execute(sa.select(current_generation(profile_id))).scalar()
             key = _card_key(profile_id, generation, card_id)
             updated = conn.execute(sa.update(card_states).where(key).values(version=card_states.c.version + 1, **values))

@@ -369,7 +369,7 @@ def import_profile(engine: Engine, profile_id: int, payload: ImportPayload, chun
 
 def _start_batch(engine: Engine, profile_id: int) -> int:
     def write() -> int:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             result = conn.execute(sa.insert(import_batches).values(profile_id=profile_id, started_at=naive_utc(now_utc())))
             return int(result.inserted_primary_key[0])
 
@@ -380,7 +380,7 @@ def _insert_sessions(engine: Engine, profile_id: int, generation: int, rows: lis
     ids: list[int] = []
     for start in range(0, len(rows), chunk_rows):
         def write(chunk=rows[start:start + chunk_rows]) -> list[int]:
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 made = []
                 for s in chunk:
                     result = conn.execute(sa.insert(sessions).values(
@@ -397,7 +397,7 @@ def _insert_sessions(engine: Engine, profile_id: int, generation: int, rows: lis
 def _insert_chunks(engine: Engine, table: sa.Table, rows: list[dict[str, Any]], chunk_rows: int) -> None:
     for start in range(0, len(rows), chunk_rows):
         def write(chunk=rows[start:start + chunk_rows]) -> None:
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 conn.execute(sa.insert(table), chunk)
 
         retrying(write)
@@ -406,7 +406,7 @@ def _insert_chunks(engine: Engine, table: sa.Table, rows: list[dict[str, Any]], 
 def _switch(engine: Engine, profile_id: int, generation: int, payload: ImportPayload) -> int:
     """Make the new generation the profile's live one; returns the generation it replaced."""
     def write() -> int:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             old = conn.execute(sa.select(current_generation(profile_id))).scalar()
             values: dict[str, Any] = {"generation": generation}
             if payload.desired_retention is not None:
@@ -428,7 +428,7 @@ def _delete_generation(engine: Engine, profile_id: int, generation: int, chunk_r
         key = table.c.id if "id" in table.c else table.c.card_id
         while True:
             def delete() -> int:
-                with engine.begin() as conn:
+                with writing(engine) as conn:
                     keys = [k for (k,) in conn.execute(sa.select(key).where(where).limit(chunk_rows))]
                     if keys:
                         conn.execute(sa.delete(table).where(where & key.in_(keys)))

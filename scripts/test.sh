@@ -57,8 +57,13 @@ fi
 export DESCENT_REQUIRE_PG=1  # from here on a missing server is a failure, not a skip
 # ----- end of the PostgreSQL block --------------------------------------------------------------------------------
 
+# One worker per core; each test module stays on one worker (its module-scoped servers and browsers start once).
+# DESCENT_TEST_WORKERS=0 runs everything in this process instead.
+workers=(-n "${DESCENT_TEST_WORKERS:-auto}" --dist loadscope)
+[ "${DESCENT_TEST_WORKERS:-auto}" = "0" ] && workers=()
+
 set +e
-python3 -m pytest "$@"
+python3 -m pytest "${workers[@]}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

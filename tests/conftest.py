@@ -1,5 +1,12 @@
+import os
 import pathlib
 import sys
+
+# Under pytest-xdist each core runs a worker: one torch thread per worker, or the workers fight over the cores.
+# (Set before anything imports torch; servers the browser tests start inherit it.)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 from hypothesis import settings
 

@@ -82,21 +82,35 @@ def test_the_numbers_table_shows_labels_not_ids():
     assert list(table["kind"]) == ["measured"] * len(result.measured) + ["expected"] * len(result.expected)
 
 
+def inside_surface(at: AppTest) -> dict:
+    """The Inside page's surface: a still chart drawn by the race player (a custom component), sized to its column."""
+    found = [json.loads(e.proto.mixed.json if e.proto.WhichOneof("data") == "mixed" else e.proto.json)
+             for e in at.get("bidi_component") if e.proto.component_name == "descent.race_player"]
+    assert len(found) == 1, "one surface picture"
+    assert found[0]["meta"]["static"], "a still picture: no playback controls"
+    return found[0]
+
+
+def state_quantities(at: AppTest) -> list[str]:
+    """The state table's rows (the quantity names are its index)."""
+    table = at.table[0].value
+    return [str(name) for name in table.index]
+
+
 def test_inside_page_renders_and_switches_optimizer():
     at = open_page(INSIDE_PAGE, TIMEOUT)
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Look inside an optimizer"
-    assert at.get("vega_lite_chart")
-    table = at.dataframe[0].value
-    assert "gradient g" in set(table["quantity"])
+    assert inside_surface(at)["surface"].startswith("data:image/png;base64,")
+    assert at.get("vega_lite_chart"), "the signals chart"
+    assert "gradient g" in state_quantities(at)
     for opt, expect in (("lamb", "trust ratio"), ("lars", "trust ratio"), ("shampoo", "preconditioner")):
         at.selectbox(key="inside.opt").set_value(opt).run()
         assert not at.exception, (opt, [e.value for e in at.exception])
-        quantities = " ".join(at.dataframe[0].value["quantity"])
-        assert expect in quantities, opt
-        assert at.get("vega_lite_chart")
+        assert expect in " ".join(state_quantities(at)), opt
+        assert inside_surface(at) and at.get("vega_lite_chart")
     at.selectbox(key="inside.landscape").set_value("saddle").run()
     at.slider(key="inside.k.100").set_value(60).run()
     assert not at.exception
-    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    spec = inside_surface(at)["spec"]
     assert "Update 60 of 100" in json.dumps(spec.get("title", ""))

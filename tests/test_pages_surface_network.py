@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import pytest
@@ -9,7 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from apptest import open_page
 
+import descent_core as dc
 from descent_core.expression import EXAMPLES
+from descent_ui.your_surface import DEFAULT_OPTIMIZERS
 
 SURFACE_PAGE = "pages/your_surface.py"
 NETWORK_PAGE = "pages/network.py"
@@ -20,7 +23,36 @@ def surface_app() -> AppTest:
 
 
 def charts(at: AppTest) -> list:
-    return list(at.get("vega_lite_chart"))
+    """Every chart on the page: plain Vega-Lite charts and the race players (a custom component)."""
+    return list(at.get("vega_lite_chart")) + races(at)
+
+
+def races(at: AppTest) -> list[dict]:
+    """The data of every race player on the page (``descent.race_player`` components)."""
+    found = []
+    for element in at.get("bidi_component"):
+        proto = element.proto
+        if proto.component_name == "descent.race_player":
+            found.append(json.loads(proto.mixed.json if proto.WhichOneof("data") == "mixed" else proto.json))
+    return found
+
+
+def assert_one_race(at: AppTest, optimizers: list[str]) -> None:
+    """One animated race of ``optimizers`` with its loss panel, and one ranked results table of them."""
+    from descent_ui.race_chart import is_animated
+
+    drawn = races(at)
+    assert len(drawn) == 1 and not list(at.get("vega_lite_chart"))
+    spec = drawn[0]["spec"]
+    assert is_animated(spec) and "hconcat" in spec, "surface and loss against step, played in the browser"
+    colored = [layer for layer in spec["hconcat"][0]["layer"] if "color" in layer.get("encoding", {})]
+    names = [dc.OPTIMIZERS[o].name for o in optimizers]
+    assert colored[-1]["encoding"]["color"]["scale"]["domain"] == names
+    assert len(at.table) == 1, "one results table per race"
+    table = at.table[0].value
+    assert sorted(table["optimizer"]) == sorted(names)
+    assert {"optimizer", "final loss", "diverged", "settings"} <= set(table.columns)
+    assert list(table.index) == [str(k) for k in range(1, len(names) + 1)], "ranked 1..n"
 
 
 def test_surface_page_renders_a_race_on_the_default_example():
@@ -28,8 +60,7 @@ def test_surface_page_renders_a_race_on_the_default_example():
     assert not at.exception
     assert not at.error
     assert at.text_input[0].value == EXAMPLES["Rosenbrock"].text
-    assert len(charts(at)) == 1
-    assert len(at.dataframe) == 2  # results and the hyperparameters used
+    assert_one_race(at, DEFAULT_OPTIMIZERS)
 
 
 @pytest.mark.parametrize(
@@ -58,6 +89,13 @@ def test_surface_page_shows_hostile_input_as_an_error_with_a_caret(text, phrase)
     assert at.selectbox[0].value == "(your own)"  # an edited formula is no longer the named example
     if text.strip():
         assert at.code and at.code[0].value.splitlines()[-1].strip() == "^"
+
+
+def drawn_start(data: dict) -> tuple[float, float]:
+    start_layer = next(layer for layer in data["spec"]["hconcat"][0]["layer"]
+                       if layer.get("mark", {}).get("size") == 150)
+    point = start_layer["data"]["values"][0]
+    return point["x"], point["y"]
 
 
 def test_surface_page_refuses_a_long_input_without_crashing():
@@ -92,7 +130,9 @@ def test_surface_page_loads_an_example_and_races_it():
     assert not at.exception
     assert at.text_input[0].value == EXAMPLES["Egg crate"].text
     assert next(w for w in at.number_input if w.label == "start x").value == EXAMPLES["Egg crate"].start[0]
-    assert len(charts(at)) == 1
+    assert_one_race(at, DEFAULT_OPTIMIZERS)
+    start = drawn_start(races(at)[0])
+    assert start == pytest.approx(EXAMPLES["Egg crate"].start, abs=1e-6), "the race starts where the example says"
 
 
 def test_network_page_renders_and_runs_a_small_race():

@@ -25,7 +25,7 @@ from .profiles import load_settings
 from .session import MODES
 from .store import (ReviewRow, TransientStoreError, card_states, current_generation, import_batches, load_card_rows,
                     load_reviews, load_sessions, naive_utc, now_utc, profiles, retrying, reviews,
-                    sessions)
+                    sessions, writing)
 
 EXPORT_FORMAT = "descent-progress"
 EXPORT_VERSION = 2

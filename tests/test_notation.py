@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTATION = ROOT / "content" / "notation.md"
 # The decks of the guide's sections 00-13 (the after-Adam, formulas, scale and 2026-schedules decks belong to pages
 # that introduce symbols of their own; add a deck here once its symbols are in the lists below).
-DECKS = ("foundations", "momentum", "adaptive", "adam-family", "frontier", "practice")
+DECKS = tuple(sorted(p.stem for p in (ROOT / "content" / "decks").glob("*.yaml") if not p.name.startswith("_")))
 
 # --------------------------------------------------------------------------------------------------------------
 # Reading LaTeX into symbols ("atoms"): a Latin letter, a Greek letter, or one of those under \hat/\bar/\tilde or a
@@ -94,18 +94,31 @@ TOPIC_SYMBOLS = {
                  "A", "C", "Q",  # Shampoo's left and right statistics; a rotation
                  "h", "\\hat h", "\\gamma",  # Sophia's curvature EMA, its fresh estimate and its scale
                  "z", "U", "V", "\\Sigma"},  # Muon's Nesterov mix z_t and the SVD U Σ V^T (O is generic)
-    "schedules": set(),
+    "after-adam": {"z",  # 13: Schedule-Free's third sequence (x, y, z are Defazio et al.'s names)
+                   "A", "C", "Q",  # SOAP's statistics and eigenbases, as Shampoo's in 12
+                   "R", "n",  # Adafactor's row statistic R_t (its column one is C_t) for an m x n matrix
+                   "D",  # Prodigy's distance to the solution, D = ||θ_0 − θ*||
+                   "\\mathbb{1}"},  # Cautious's indicator of agreeing signs
+    "schedules": {"n",  # clipping: the gradient's global norm
+                  "\\gamma"},  # step decay's factor per stage (torch's gamma)
+    "scale": {"A", "C", "n",  # Shampoo's statistics of an m x n matrix, as in 12
+              "G",  # a gradient matrix, in SOAP's GG^T
+              "S",  # the loss scale of mixed precision
+              "\\bar \\theta"},  # the EMA / SWA average of the weights
+    "sharpness": {"\\varepsilon", "\\hat \\varepsilon",  # SAM's perturbation and its first-order solution
+                  "P"},  # a preconditioner, in the preconditioned sharpness λ_max(P^{-1}H)
 }
 
 # Misuses refused by name: (pattern, what to write instead, topics where the pattern is the section's own notation).
 MISUSES = (
     (re.compile(r"\\theta_\{?[tk]\s*\+\s*1\}?"), "steps are counted from 1: write θ_t = θ_{t−1} − …", ()),
     (re.compile(r"\\mu\s*(\\[,;!]\s*)*v|v_\{?t\}?\s*=\s*\\mu"), "a velocity is Δθ_t or the buffer b_t, not v", ()),
-    (re.compile(r"\\rho"), "ρ is AdaDelta's decay only (RMSprop's is α, RAdam's count n_t, Sophia's scale γ)",
-     ("adadelta",)),
-    (re.compile(r"(?<![A-Za-z\\])r_\{?t"), "RAdam's rectifier is ω_t; r is a contraction factor", ()),
+    (re.compile(r"\\rho"), "ρ is AdaDelta's decay and SAM's radius only (RMSprop's is α, RAdam's count n_t, Sophia's "
+     "scale γ)", ("adadelta", "sharpness")),
+    (re.compile(r"(?<![A-Za-z\\])r_\{?t"), "RAdam's rectifier is ω_t; r is a contraction factor (Prodigy's own r_t aside)",
+     ("after-adam",)),
     (re.compile(r"(?<![A-Za-z\\])x_\{?[0tk]|(?<![A-Za-z\\])x\^\{?\\star|f\(x_"), "iterates are θ_t, θ_0, θ*",
-     ("amsgrad",)),
+     ("amsgrad", "after-adam")),  # the counterexample's scalar x; Schedule-Free's x, y, z sequences
     (re.compile(r"(?<![A-Za-z\\])L(?!\s*\()"), "L is the loss L(θ); a smoothness constant is λ_max", ()),
     (re.compile(r"\\frac\s*\{?1\}?\s*\{?b\}?(?![A-Za-z_])|1/b\b|\\sqrt\s*\{?b\}?(?![A-Za-z_])"),
      "the batch size is B", ()),

@@ -9,6 +9,7 @@ the same quantities as numbers; a second chart follows them over the whole run. 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 
@@ -22,6 +23,7 @@ import descent_core as dc
 from descent_core import content, inside
 
 from .race_chart import SURFACE_TOKEN, aspect, show_static, surface_image, surface_layers
+from .specs import frozen
 from .state import RACE_DEVICE
 from .theme import color_of
 
@@ -182,46 +184,67 @@ def readable_state(table: pd.DataFrame) -> pd.DataFrame:
     return shown.set_index(shown.columns[0])
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def inside_view(opt: str, landscape: str, hparams_json: str, steps: int, k: int) -> dict:
+    """Everything the page shows for update k of one setting, built once: the surface spec with its arrows, the
+    signals chart frozen to Arrow bytes, the state table and the numbers. A warm rerun builds no chart (building
+    and validating the two Altair charts was nearly all of it)."""
+    race = recorded_race(opt, landscape, hparams_json, steps)
+    view = inside.step_view(race, k)
+    (x0, x1), (y0, y1) = race.landscape.bounds
+    arrows = inside.arrows(view, span=min(x1 - x0, y1 - y0))
+    spec = surface_with_arrows(race, view, arrows).to_dict()
+    for layer in spec["layer"]:
+        layer.pop("width", None), layer.pop("height", None)
+    shown = ", ".join(f"{name}={value}" for name, value in race.hparams[opt].items()
+                      if name != "ns_coefficients" and value is not None)
+    start = ", ".join(f"{c:g}" for c in race.starts[0])
+    return {
+        "surface_spec": spec, "label": f"{dc.OPTIMIZERS[opt].name} on {race.landscape.name}: update {k}",
+        "bounds": race.landscape.bounds, "aspect": aspect(race.landscape), "surface": surface_image(race.landscape),
+        "diverged_at": int(race.diverged_at[0, 0]), "loss": float(race.losses[0, 0, k]), "lr": view.lr,
+        "trust_ratio": view.trust_ratio, "state": readable_state(inside.state_table(view)),
+        "signals": frozen(signals_chart(signals(race), k)),
+        "settings": f"{dc.OPTIMIZERS[opt].name} on {race.landscape.name}, start ({start}), {steps} steps, "
+                    f"float64 · {shown}",
+    }
+
+
 def render_inside_page() -> None:
     st.title("Look inside an optimizer")
     st.markdown("Pick an optimizer and a surface, then move through the run one update at a time. The arrows start "
                 "where the gradient of that update was taken; the table gives the same state as numbers.")
     opt, landscape, hparams, steps = _controls()
+    k = st.slider("Update k", 1, steps, min(steps, 10), key=f"{KEY}.k.{steps}")
     try:
-        race = recorded_race(opt, landscape, json.dumps(hparams, sort_keys=True), steps)
+        shown = inside_view(opt, landscape, json.dumps(hparams, sort_keys=True), steps, k)
     except ValueError as error:
         st.error(f"This setting cannot run: {error}")
         return
-    k = st.slider("Update k", 1, steps, min(steps, 10), key=f"{KEY}.k.{steps}")
-    view = inside.step_view(race, k)
-    (x0, x1), (y0, y1) = race.landscape.bounds
-    arrows = inside.arrows(view, span=min(x1 - x0, y1 - y0))
-
-    spec = surface_with_arrows(race, view, arrows).to_dict()
-    for layer in spec["layer"]:
-        layer.pop("width", None), layer.pop("height", None)
-    show_static(spec, key=f"{KEY}.surface", label=f"{dc.OPTIMIZERS[opt].name} on {race.landscape.name}: update {k}",
-                bounds=race.landscape.bounds, aspect_ratio=aspect(race.landscape), surface=surface_image(race.landscape))
+    show_static(shown["surface_spec"], key=f"{KEY}.surface", label=shown["label"], bounds=shown["bounds"],
+                aspect_ratio=shown["aspect"], surface=shown["surface"])
     st.caption("Arrows start where update k took its gradient. Directions are drawn at a common length because "
                "their units differ; the pink “update made” arrow is to scale. Hover an arrow for its true length.")
-    if race.diverged_at[0, 0] >= 0:
-        st.warning(f"This run diverged at step {race.diverged_at[0, 0]}; it is held at its last finite point.")
+    if shown["diverged_at"] >= 0:
+        st.warning(f"This run diverged at step {shown['diverged_at']}; it is held at its last finite point.")
     left, right = st.columns([2, 3])
     with left:
         metrics = st.columns(2)
-        metrics[0].metric("loss after update k", f"{float(race.losses[0, 0, k]):.3g}")
-        metrics[1].metric("η in force", f"{view.lr:.3g}")
-        if view.trust_ratio is not None:
-            st.metric("trust ratio", f"{view.trust_ratio:.4g}")
+        metrics[0].metric("loss after update k", f"{shown['loss']:.3g}")
+        metrics[1].metric("η in force", f"{shown['lr']:.3g}")
+        if shown["trust_ratio"] is not None:
+            st.metric("trust ratio", f"{shown['trust_ratio']:.4g}")
         st.markdown(content.inside_notes()["explain"].get(opt, ""))
     with right:
-        st.table(readable_state(inside.state_table(view)))
-    st.altair_chart(signals_chart(signals(race), k), width="stretch", key=f"{KEY}.signals")
+        st.table(shown["state"])
+    st.vega_lite_chart(shown["signals"], width="stretch", key=f"{KEY}.signals")
     rule = dc.OPTIMIZERS[opt].rule
     with st.expander(f"The update rule that produced this state: {rule.__module__}.{rule.__name__}"):
-        st.code(inspect.getsource(rule), language="python")
-    shown = ", ".join(f"{name}={value}" for name, value in race.hparams[opt].items()
-                      if name != "ns_coefficients" and value is not None)
-    start = ", ".join(f"{c:g}" for c in race.starts[0])
-    st.caption(f"{dc.OPTIMIZERS[opt].name} on {race.landscape.name}, start ({start}), "
-               f"{steps} steps, float64 · {shown}")
+        st.code(_source(opt), language="python")
+    st.caption(shown["settings"])
+
+
+@functools.lru_cache(maxsize=64)
+def _source(opt: str) -> str:
+    """The rule's source text (read once per optimizer: inspect reads and tokenizes the whole module)."""
+    return inspect.getsource(dc.OPTIMIZERS[opt].rule)

@@ -13,6 +13,7 @@ import textwrap
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 import descent_core as dc
@@ -20,6 +21,7 @@ from descent_core import content
 from descent_core.labs import LABS, Choice, LabResult, Param, Plot, get_lab
 
 from .links import target
+from .specs import arrow_bytes, frozen
 from .theme import color_of
 
 # Distinct colours for series that are not optimizers (theory curves, configurations).
@@ -165,12 +167,12 @@ def _reference_layers(plot: Plot, data: pd.DataFrame) -> list[alt.Chart]:
 # Results.
 
 
-def _badge(result: LabResult) -> None:
-    if result.passed:
+def _badge(passed: bool, verdict: str) -> None:
+    if passed:
         st.badge("claim reproduced", icon=":material/check_circle:", color="green")
     else:
         st.badge("claim not reproduced with these settings", icon=":material/cancel:", color="red")
-    st.markdown(result.verdict)
+    st.markdown(verdict)
 
 
 def numbers_table(result: LabResult) -> pd.DataFrame:
@@ -195,40 +197,51 @@ def _show(value) -> str:
     return str(value)
 
 
-def _details(lab, result: LabResult) -> None:
+@st.cache_data(max_entries=96, show_spinner=False)
+def lab_view(lab_id: str, params_json: str) -> dict:
+    """Everything a lab shows for one setting, built once: its verdict and captions, its charts frozen to Arrow
+    bytes, and its three tables as Arrow bytes. A warm rerun of a page with labs unpickles bytes and builds no
+    chart and no table (this was most of such a rerun)."""
+    lab, result = get_lab(lab_id), lab_result(lab_id, params_json)
+    params = pd.DataFrame([{"parameter": lab.spec(k).label, "value": _show(v)} for k, v in result.params.items()])
+    settings = pd.DataFrame([{"setting": k, "value": _show(v)} for k, v in result.settings.items()])
+    return {
+        "passed": result.passed, "verdict": result.verdict,
+        "ran_with": " · ".join(f"{lab.spec(k).label} = {_show_param(v)}" for k, v in result.params.items()),
+        "charts": [(plot.frame, frozen(plot_chart(plot, result.frames[plot.frame]))) for plot in result.plots],
+        "numbers": arrow_bytes(numbers_table(result)), "params": arrow_bytes(params),
+        "settings": arrow_bytes(settings),
+        "footer": f"Experiment `{lab.experiment.__module__}.{lab.experiment.__name__}` · ran in "
+                  f"{result.runtime_s * 1000:.0f} ms (cached per setting).",
+    }
+
+
+def _table(data: bytes) -> None:
+    st.dataframe(pa.ipc.open_stream(data).read_all(), hide_index=True, width="stretch")
+
+
+def _details(view: dict) -> None:
     with st.expander("Numbers, parameters and the full setup"):
         left, right = st.columns(2)
         with left:
             st.markdown("**Measured and expected**")
-            st.dataframe(numbers_table(result), hide_index=True, width="stretch")
+            _table(view["numbers"])
         with right:
             st.markdown("**Parameters used**")
-            params = pd.DataFrame([{"parameter": lab.spec(k).label, "value": _show(v)} for k, v in result.params.items()])
-            st.dataframe(params, hide_index=True, width="stretch")
+            _table(view["params"])
             st.markdown("**Fixed settings**")
-            settings = pd.DataFrame([{"setting": k, "value": _show(v)} for k, v in result.settings.items()])
-            st.dataframe(settings, hide_index=True, width="stretch")
-        st.caption(f"Experiment `{lab.experiment.__module__}.{lab.experiment.__name__}` · ran in "
-                   f"{result.runtime_s * 1000:.0f} ms (cached per setting).")
+            _table(view["settings"])
+        st.caption(view["footer"])
 
 
-@st.cache_data(max_entries=96, show_spinner=False)
-def lab_chart_specs(lab_id: str, params_json: str) -> list[dict]:
-    """The Vega-Lite specs of a lab's charts, built and validated once per setting: building Altair charts was most
-    of a warm rerun of a page with labs."""
-    result = lab_result(lab_id, params_json)
-    with alt.data_transformers.disable_max_rows():  # the frames are bounded by the labs themselves
-        return [plot_chart(plot, result.frames[plot.frame]).to_dict() for plot in result.plots]
-
-
-def _charts(lab_id: str, params_json: str, result: LabResult, key: str) -> None:
-    specs = lab_chart_specs(lab_id, params_json)
-    for start in range(0, len(specs), 2):
-        row = list(zip(result.plots, specs))[start:start + 2]
+def _charts(view: dict, key: str) -> None:
+    charts = view["charts"]
+    for start in range(0, len(charts), 2):
+        row = charts[start:start + 2]
         columns = st.columns(len(row))
-        for column, (plot, spec) in zip(columns, row):
+        for column, (frame, spec) in zip(columns, row):
             with column:
-                st.vega_lite_chart(spec, width="stretch", key=f"{key}.chart.{plot.frame}")
+                st.vega_lite_chart(spec, width="stretch", key=f"{key}.chart.{frame}")
 
 
 def render_lab(lab_id: str, key_prefix: str = "") -> None:
@@ -248,11 +261,11 @@ def render_lab(lab_id: str, key_prefix: str = "") -> None:
             st.error(f"This setting cannot run: {error}")
             return
         with st.spinner("Running the experiment…"):
-            result = lab_result(lab.id, params_json)
-        _badge(result)
-        st.caption("Ran with " + " · ".join(f"{lab.spec(k).label} = {_show_param(v)}" for k, v in result.params.items()))
-        _charts(lab.id, params_json, result, key)
-        _details(lab, result)
+            view = lab_view(lab.id, params_json)
+        _badge(view["passed"], view["verdict"])
+        st.caption("Ran with " + view["ran_with"])
+        _charts(view, key)
+        _details(view)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -275,8 +288,10 @@ def ordered_labs() -> list[tuple[content.Section | None, list[str]]]:
     return groups
 
 
+@st.cache_data(max_entries=1, show_spinner=False)
 def scoreboard() -> pd.DataFrame:
-    """Every lab with its default settings: section, pass/fail and the measured verdict."""
+    """Every lab with its default settings: section, pass/fail and the measured verdict (built once: it depends
+    on nothing a reader sets)."""
     rows = []
     for section, ids in ordered_labs():
         for lab_id in ids:

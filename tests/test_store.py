@@ -228,11 +228,57 @@ def test_two_tabs_never_overwrite_each_other(store_url):
     tab_b.dispose()
 
 
-def test_a_write_that_races_another_reads_again(store_url):
-    """Between our read and our write another tab commits: the version check notices and the answer is redone."""
+def test_a_second_writer_queues_behind_the_first_and_builds_on_its_review(store_url):
+    """Another tab answers the same card while our answer is being computed: it waits for our commit (SQLite's write
+    lock and this process's write queue; PostgreSQL's row lock), neither fails, and its review is scheduled from ours."""
+    mine, theirs = engine_for(store_url), engine_for(store_url)
+    pid = profiles.create_profile(mine, "ada")
+    first = answer(mine, pid, "gd-step", Rating.Good, T0)
+    inside, their_seen, errors = threading.Event(), [], []
+
+    def other_tab():
+        inside.wait(10)
+        try:
+            answer(theirs, pid, "gd-step", Rating.Easy, T0 + timedelta(days=2), seen=their_seen)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    thread = threading.Thread(target=other_tab)
+    thread.start()
+    calls, seen_meanwhile = [], []
+
+    def schedule(stored):
+        calls.append(stored)
+        inside.set()
+        time.sleep(0.6)  # the other tab's answer arrives now and has to wait
+        seen_meanwhile.append(list(their_seen))
+        return srs.review(SCHED, "gd-step", stored, Rating.Hard, T0 + timedelta(days=1), 4.0)
+
+    row = ReviewRow("gd-step", "gd", T0 + timedelta(days=1), 2, True, False, 4000, 50)
+    recorded = store.record_review(mine, pid, row, schedule)
+    thread.join(30)
+    assert errors == [] and not thread.is_alive()
+    assert calls == [first.after] and seen_meanwhile == [[]]  # ours ran once, and the other tab did not slip in
+    assert their_seen == [recorded.after]  # the queued writer read what we committed
+    assert recorded.version == 2 and store.load_card_rows(mine, pid)["gd-step"].version == 3
+    assert [r["rating"] for r in store.load_reviews(mine, pid)] == [3, 2, 4]
+    assert store.load_states(mine, pid)["gd-step"] == srs.review(SCHED, "gd-step", recorded.after, Rating.Easy,
+                                                                 T0 + timedelta(days=2), 4.0)
+    mine.dispose()
+    theirs.dispose()
+
+
+def test_without_the_locks_a_stale_write_is_still_refused_and_redone(store_url, monkeypatch):
+    """The locks switched off, another tab commits between our read and our write. PostgreSQL: the version check
+    finds no row at the version we read; SQLite (in WAL mode, where a reader does not block a writer): SQLite refuses
+    to write from a stale snapshot. Either way the answer is redone from the newer state, and nothing is lost."""
+    if store_url.startswith("sqlite"):
+        with sa.create_engine(store_url).connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     mine, theirs = engine_for(store_url), engine_for(store_url)
     pid = profiles.create_profile(mine, "ada")
     answer(mine, pid, "gd-step", Rating.Good, T0)
+    monkeypatch.setattr(store, "LOCKING", False)
     calls = []
 
     def schedule(stored):
@@ -247,6 +293,21 @@ def test_a_write_that_races_another_reads_again(store_url):
     assert recorded.version == 3 and [r["rating"] for r in store.load_reviews(mine, pid)] == [3, 4, 2]
     mine.dispose()
     theirs.dispose()
+
+
+def test_a_write_started_inside_another_on_one_thread_fails_clearly_instead_of_hanging(tmp_path):
+    engine = engine_for(f"sqlite:///{tmp_path / 'nested.db'}")
+    pid = profiles.create_profile(engine, "ada")
+
+    def schedule(stored):
+        answer(engine, pid, "gd-limit", Rating.Good, T0)
+        return srs.review(SCHED, "gd-step", stored, Rating.Good, T0, 4.0)
+
+    row = ReviewRow("gd-step", "gd", T0, 3, True, False, 4000, 50)
+    with pytest.raises(store.StoreError, match="inside another"):
+        store.record_review(engine, pid, row, schedule)
+    assert store.load_reviews(engine, pid) == []
+    engine.dispose()
 
 
 def test_undo_restores_the_card_unless_it_was_reviewed_again(db):

@@ -10,7 +10,12 @@ Three rules keep progress safe when many people, or one person in two tabs, writ
   ``SELECT ... FOR UPDATE``; SQLite takes its write lock at ``BEGIN IMMEDIATE``), reads the state as stored *now*,
   lets the scheduler compute the next state from it, and writes it back with its `version` raised by one (checked
   as well, so a writer that somehow got past the lock still cannot overwrite a newer state). A tab holding a stale
-  copy therefore never overwrites a review made in another tab, and writers queue instead of failing each other.
+  copy therefore never overwrites a review made in another tab, and writers queue instead of failing each other:
+  a second writer of the same card waits until the first commits, then builds on what the first wrote.
+- SQLite's own lock is not a queue: a waiting writer polls, and a steady stream of short writers can starve it
+  (an import's chunks behind a classroom's answers). The writers of one SQLite file in this process (a Streamlit
+  server is one process) therefore take turns first come, first served (`_WriteQueue`); other processes still
+  meet at SQLite's lock, with its busy timeout and the retries below.
 - Transient errors (SQLite busy, a PostgreSQL serialization failure or dropped connection) are retried with
   backoff; `TransientStoreError` tells the caller the write did not happen yet and may be tried again later.
 - Everything a profile owns carries a `generation`. An import writes a new generation in small transactions and
@@ -20,8 +25,11 @@ Three rules keep progress safe when many people, or one person in two tabs, writ
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
+import os
+import threading
 import random
 import time
 import unicodedata
@@ -40,6 +48,10 @@ SCHEMA_VERSION = 2
 # How long one SQLite statement waits for another writer's lock before the retry loop takes over.
 SQLITE_BUSY_TIMEOUT_MS = 500
 RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8)
+# How long a writer waits for its turn behind the other writers of the same SQLite file in this process.
+WRITE_QUEUE_TIMEOUT_S = 20.0
+# Tests switch this off to prove that the version check alone still refuses a stale write (see _for_update).
+LOCKING = True
 
 metadata = sa.MetaData()
 
@@ -156,18 +168,71 @@ def prepare_engine(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
     return engine
 
 
+class _WriteQueue:
+    """First come, first served turns for the writers of one SQLite file in this process."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting: collections.deque[object] = collections.deque()
+        self._holder: int | None = None
+
+    @contextlib.contextmanager
+    def turn(self, timeout_s: float = WRITE_QUEUE_TIMEOUT_S) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._changed:
+            if self._holder == me:
+                # The same thread would wait for itself forever: a write started inside another write.
+                raise StoreError("A write to the progress database was started inside another one.")
+            ticket = object()
+            self._waiting.append(ticket)
+            if not self._changed.wait_for(lambda: self._holder is None and self._waiting[0] is ticket, timeout_s):
+                self._waiting.remove(ticket)
+                self._changed.notify_all()
+                raise TransientStoreError(f"other writers kept the progress database busy for {timeout_s:.0f} s")
+            self._waiting.popleft()
+            self._holder = me
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._holder = None
+                self._changed.notify_all()
+
+
+_queues: dict[str, _WriteQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def _write_queue(engine: Engine) -> _WriteQueue | None:
+    """The queue of an SQLite file (None for other databases: their row locks queue writers themselves)."""
+    if engine.dialect.name != "sqlite" or not LOCKING:
+        return None
+    database = engine.url.database
+    key = os.path.realpath(database) if database and database != ":memory:" else f"memory:{id(engine)}"
+    with _queues_lock:
+        return _queues.setdefault(key, _WriteQueue())
+
+
 @contextlib.contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """One write transaction, committed on leaving the block (rolled back on an error).
 
-    On SQLite it begins with the write lock held (see prepare_engine), so its reads and its writes see one state;
-    on PostgreSQL the rows it must not lose are locked by the statements themselves (FOR UPDATE).
+    On SQLite it waits for its turn among this process's writers of the file, then begins with the write lock held
+    (see prepare_engine), so its reads and its writes see one state; on PostgreSQL the rows it must not lose are
+    locked by the statements themselves (`_for_update`).
     """
     prepare_engine(engine)
-    with engine.connect() as conn:
-        conn.execution_options(descent_write=True)
-        with conn.begin():
-            yield conn
+    queue = _write_queue(engine)
+    with queue.turn() if queue is not None else contextlib.nullcontext():
+        with engine.connect() as conn:
+            conn.execution_options(descent_write=LOCKING)
+            with conn.begin():
+                yield conn
+
+
+def _for_update(query: sa.Select) -> sa.Select:
+    """Lock the selected rows until the transaction ends (PostgreSQL; SQLite already holds its write lock)."""
+    return query.with_for_update() if LOCKING else query
 
 
 _TRANSIENT_PG_CODES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300"}
@@ -371,7 +436,7 @@ def record_review(engine: Engine, profile_id: int, review: ReviewRow,
                 raise StoreError("This profile no longer exists.")
             key = _card_key(profile_id, generation, review.card_id)
             # FOR UPDATE: a second writer of this card waits here until this transaction ends, then reads our state.
-            row = conn.execute(sa.select(card_states.c.state, card_states.c.version).where(key).with_for_update()).first()
+            row = conn.execute(_for_update(sa.select(card_states.c.state, card_states.c.version).where(key))).first()
             before = _valid_state(row.state, review.card_id) if row else None
             after = schedule(before)
             values = {"state": json.dumps(after), "due": naive_utc(srs.due_at(after))}
@@ -408,7 +473,7 @@ def undo_review(engine: Engine, profile_id: int, recorded: Recorded) -> None:
         with writing(engine) as conn:
             generation = conn.execute(sa.select(current_generation(profile_id))).scalar()
             key = _card_key(profile_id, generation, recorded.card_id)
-            version = conn.execute(sa.select(card_states.c.version).where(key).with_for_update()).scalar()
+            version = conn.execute(_for_update(sa.select(card_states.c.version).where(key))).scalar()
             if version != recorded.version:
                 raise UndoRefused("This card was reviewed again since (another tab?), so the answer stays.")
             before = recorded.before

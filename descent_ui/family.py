@@ -10,21 +10,30 @@ import pandas as pd
 import streamlit as st
 
 import descent_core as dc
-from descent_core import content
+from descent_core import content, memory
 
 from .links import title_of
 
-SORTS = {"the guide's order": None, "name": "optimizer", "family": "family", "buffers kept": "buffers"}
+SORTS = {"the guide's order": None, "name": "optimizer", "family": "family", "buffers kept": "buffers",
+         "state memory": "state bytes / weight"}
+MEMORY_SHAPE = (4096, 4096)  # one square weight matrix in float32: the shape the scale section prices
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def state_bytes() -> dict[str, float]:
+    """Bytes of optimizer state per weight of a 4096 x 4096 float32 matrix, counted on the stepper's real state."""
+    return {row["optimizer"]: row["bytes_per_parameter"] for row in memory.memory_table(MEMORY_SHAPE)}
 
 
 def family_frame() -> pd.DataFrame:
-    rows = []
+    rows, bytes_per_weight = [], state_bytes()
     for opt, spec in dc.OPTIMIZERS.items():
         slots = spec.state_slots
         rows.append({
             "optimizer": spec.name, "family": spec.family,
             "state per parameter": ", ".join(slots) if slots else "none",
             "buffers": len(slots),
+            "state bytes / weight": round(bytes_per_weight[opt], 3),
             "torch": f"torch.optim.{spec.torch_class}" if spec.torch_class else "not in torch (paper rule)",
             "source": spec.reference,
         })
@@ -55,9 +64,10 @@ def render_family_table() -> None:
     frame = family_frame()
     column = SORTS[order]
     if column:
-        frame = frame.sort_values(column, kind="stable", ascending=column != "buffers")
+        frame = frame.sort_values(column, kind="stable", ascending=column not in ("buffers", "state bytes / weight"))
     st.table(frame.set_index("optimizer"))
     st.caption("State columns are read from `descent_core.OPTIMIZERS[...].state_slots`: the buffers the stepper "
-               "actually keeps.")
+               "actually keeps; bytes per weight are counted on that state for one 4096 x 4096 float32 matrix "
+               "(`descent_core.memory`; the Training at scale section explains the bill).")
     st.subheader("When to use each")
     st.markdown(notes_markdown())

@@ -88,3 +88,15 @@ def test_counts_equal_torch_optim_state(opt_id):
     # torch's per-tensor counters (step, NAdam's mu_product) are 0-dim: not per-parameter state
     kept = sum(v.numel() for v in opt.state[param].values() if isinstance(v, torch.Tensor) and v.ndim > 0)
     assert state_elements(opt_id, shape) == kept
+
+
+def test_the_family_table_prices_every_optimizers_state():
+    from descent_ui.family import MEMORY_SHAPE, family_frame
+
+    frame = family_frame().set_index("optimizer")
+    for opt, spec in dc.OPTIMIZERS.items():
+        expected = state_bytes_per_parameter(opt, MEMORY_SHAPE)
+        assert frame.loc[spec.name, "state bytes / weight"] == pytest.approx(expected, abs=1e-3), opt
+    assert frame.loc[dc.OPTIMIZERS["adam"].name, "state bytes / weight"] == 8.0
+    assert frame.loc[dc.OPTIMIZERS["momentum"].name, "state bytes / weight"] == 4.0
+    assert frame.loc[dc.OPTIMIZERS["adafactor"].name, "state bytes / weight"] < 0.01

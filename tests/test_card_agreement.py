@@ -4,8 +4,7 @@
 * The section and every card that makes the claim must quote the same measured quantities ({{q:...}} markers, which
   tests/test_quantities.py checks against the engine), so a page and a card cannot disagree on a number.
 * Statements the review found false (AdaGrad escaping the saddle faster, "enormous" bias-corrected steps, warmup as
-  "the whole story", a settled heavy-tailed-noise story, ...) may not come back anywhere in sections 00-13 or their
-  decks.
+  "the whole story", a settled heavy-tailed-noise story, ...) may not come back in any section or deck.
 * A card may not restate, unmarked, a number its section quotes with a marker.
 * The "Find the edge yourself" box of section 01 is run, with the values it names, on the ravine its figure draws.
 """
@@ -27,9 +26,8 @@ from descent_core import content
 from descent_core.quantities import basics
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SECTIONS = {path.name: path for path in sorted((ROOT / "content").glob("[01][0-9]-*.md"))
-            if int(path.name[:2]) <= 13 and path.name != "13-after-adam.md"}
-DECKS = ("foundations", "momentum", "adaptive", "adam-family", "frontier", "practice")
+SECTIONS = {path.name: path for path in sorted((ROOT / "content").glob("[01][0-9]-*.md"))}
+DECKS = tuple(sorted(p.stem for p in (ROOT / "content" / "decks").glob("*.yaml") if not p.name.startswith("_")))
 
 
 def section_text(name: str) -> str:

@@ -6,7 +6,11 @@ import textwrap
 import pytest
 
 from descent_core.quiz import deck as deck_mod
-from descent_core.quiz.deck import SECTIONS, Card, Deck, DeckError, load_deck_files, parse_deck_text
+from descent_core import content
+from descent_core.quiz.deck import Card, Deck, DeckError, card_texts, load_deck_files, parse_deck_text, topic_ids
+
+# The topics a card may name: the section ids of content/NN-*.md, read through descent_core.content.
+SECTIONS = tuple(topic_ids())
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -119,37 +123,72 @@ def test_real_hand_written_decks_validate():
     assert all(c.topic in SECTIONS for c in cards)
 
 
-def test_every_topic_resolves_to_a_section_file_when_the_sections_exist():
-    """Each card's topic must be a section id; where content/NN-*.md exist, their front matter agrees."""
+def test_every_topic_resolves_to_a_section_file():
+    """Each card's topic is the id in the front matter of a content/NN-*.md file, and the topic list is exactly
+    those files' ids in guide order (nothing hard-coded in the deck module)."""
     front_ids = {}
-    for path in (ROOT / "content").glob("[0-9][0-9]-*.md"):
-        meta = deck_mod._front_matter(path.read_text(encoding="utf-8"))
-        front_ids[meta.get("id")] = path.name
-    assert set(front_ids) - {None} <= set(SECTIONS), f"section files with ids not in CONVENTIONS: {front_ids}"
+    for path in sorted((ROOT / "content").glob("[0-9][0-9]-*.md")):
+        meta, _ = content.split_front_matter(path.read_text(encoding="utf-8"), path.name)
+        front_ids[meta["id"]] = path
+    assert set(SECTIONS) == set(front_ids) and len(SECTIONS) == len(front_ids)
+    assert list(SECTIONS) == sorted(SECTIONS, key=lambda sid: content.section(sid).order)
+    assert deck_mod.topic_titles() == {sid: content.section(sid).title for sid in SECTIONS}
+    assert not hasattr(deck_mod, "SECTIONS")  # no second list of sections to fall out of step
     for card in load_deck_files():
-        assert card.topic in SECTIONS
+        assert card.topic in front_ids
 
 
-def test_full_deck_has_at_least_60_unique_cards_with_all_four_kinds():
+def test_full_deck_has_at_least_60_unique_cards_with_all_kinds():
     from descent_core.quiz import load_deck
 
     deck = load_deck()
     assert len(deck) >= 60, f"only {len(deck)} cards"
     assert len({c.id for c in deck.cards}) == len(deck)
-    assert {c.kind for c in deck.cards} == {"explain", "choice", "numeric", "name"}
+    assert {c.kind for c in deck.cards} == {"explain", "choice", "formula", "numeric", "name"}
     for card in deck.cards:
-        assert card.link == deck_mod.section_url(card.topic)
+        assert card.link == deck_mod.topic_url(card.topic)
 
 
 def test_section_links_match_the_app_navigation():
     """A card's link must be the address the app really serves the section at."""
-    assert set(deck_mod.SECTION_SLUGS) == set(SECTIONS)
-    for path in (ROOT / "content").glob("[0-9][0-9]-*.md"):
-        meta = deck_mod._front_matter(path.read_text(encoding="utf-8"))
-        assert path.stem[3:] == deck_mod.SECTION_SLUGS[meta["id"]], path.name
-    navigation = pytest.importorskip("descent_ui.navigation", reason="the app's navigation module is not there yet")
-    section_ui = pytest.importorskip("descent_ui.section")
-    from descent_core import content
+    for sid in SECTIONS:
+        path = content.section(sid).path
+        assert deck_mod.topic_url(sid) == "/" + content.strip_order(path.stem).replace("-", "_"), path.name
+    links = pytest.importorskip("descent_ui.links", reason="the app's page list is not there")
+    entries = {e.section_id: e for e in links.pages() if e.section_id}
+    assert set(entries) == set(SECTIONS)
+    for sid, entry in entries.items():
+        assert deck_mod.topic_url(sid) == "/" + entry.url_path
 
-    for topic, section in content.sections().items():
-        assert deck_mod.section_url(topic) == "/" + navigation.url_path(section_ui.page_file(section))
+
+def test_practice_links_only_for_topics_with_cards_and_the_query_is_checked():
+    from descent_core.quiz import load_deck, topic_from_query, topics_with_cards
+
+    having = topics_with_cards()
+    assert having == {c.topic for c in load_deck().cards} and having <= set(SECTIONS)
+    assert set(SECTIONS) - having, "some section has no cards, so the filter has something to filter"
+    some = sorted(having)[0]
+    assert topic_from_query(some) == some and topic_from_query(f" {some.upper()} ") == some
+    for bad in [None, "", "no-such-topic", "<script>", "x" * 10_000, sorted(set(SECTIONS) - having)[0], ["gd"]]:
+        assert topic_from_query(bad) is None
+
+
+def test_no_card_shows_a_raw_marker():
+    """Quoted quantities ({{q:id=value}}) become their numbers in every field a learner sees."""
+    import random
+
+    from descent_core.quiz import load_deck
+    from descent_core.quiz.session import question_for
+
+    raw = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "content" / "decks").glob("*.yaml"))
+    assert "{{q:" in raw, "the decks quote measured quantities, so this test checks something"
+    for card in load_deck().cards:
+        assert not any("{{" in text for text in card_texts(card)), card.id
+        q = question_for(card, random.Random(0))
+        assert not any("{{" in text for text in (q.prompt, q.answer, *q.key_points, *q.options)), card.id
+
+
+def test_an_unknown_marker_is_a_deck_problem():
+    assert any("stays raw" in p for p in problems_for(one_card(answer="see {{lab:somewhere}}")))
+    cards, problems = parse_deck_text(one_card(answer="about {{q:adam_raw_first_step=3.16}} steps"), "t.yaml")
+    assert problems == [] and cards[0].answer == "about 3.16 steps"

@@ -51,7 +51,7 @@ NAMES = [c for c in gen.generated_cards() if c.kind == "name"]
 
 
 def test_there_are_generated_cards_of_both_kinds():
-    assert len(NUMERIC) >= 8 and len(NAMES) >= 3
+    assert len(NUMERIC) >= 8 and len(NAMES) >= 20
     assert {c.id for c in NUMERIC} == {
         "gen-gd-stability-limit", "gen-gd-iterate", "gen-gd-best-rate", "gen-momentum-effective-lr",
         "gen-momentum-buffer-warmup", "gen-adagrad-step", "gen-rmsprop-first-step", "gen-adam-bias-corrected-m",
@@ -94,24 +94,87 @@ def test_adam_bias_correction_agrees_with_torch_optim():
 
 @pytest.mark.parametrize("card", NAMES, ids=lambda c: c.id)
 def test_name_the_optimizer_cards(card):
+    spec = gen.name_races()[1][card.id]
     answers = set()
     for seed in range(12):
         q = gen.make_question(card, random.Random(seed))
         opt = q.params["optimizer"]
-        answers.add(opt)
+        answers.add(tuple(q.options))
+        assert opt == spec.optimizer and q.params["race"] == spec.race
         assert q.kind == "name" and q.card_id == card.id and len(q.options) == gen.N_OPTIONS
         assert len(set(q.options)) == gen.N_OPTIONS
         assert q.options[q.correct] == dc.OPTIMIZERS[opt].name
-        race = gen.name_race(q.picture["landscape"])
+        race = gen.name_race(spec.race)
+        assert q.picture["landscape"] == gen.NAME_RACES[spec.race].landscape
         np.testing.assert_array_equal(np.array(q.picture["path"]), race.paths[race.optimizers.index(opt), 0])
         assert "optimizer" not in q.picture  # the picture carries no label
-        assert dc.OPTIMIZERS[opt].name in q.answer
-    assert len(answers) > 1
+        assert dc.OPTIMIZERS[opt].name in q.answer and spec.tell in q.answer
+        assert all(dc.OPTIMIZERS[o].name in q.options for o in q.params["choices"])
+        assert set(q.params["choices"]) <= set(race.optimizers)  # every option ran in this very race
+    assert len(answers) > 1, "the options should change between draws"
 
 
-@pytest.mark.parametrize("landscape_id", list(gen.NAME_RACES))
-def test_name_races_are_real_and_tell_the_optimizers_apart(landscape_id):
-    race = gen.name_race(landscape_id)
+def test_at_least_twenty_name_cards_from_at_least_five_races():
+    assert len(NAMES) >= 20
+    assert len({gen.name_races()[1][c.id].race for c in NAMES}) >= 5
+
+
+NAME_CLAIMS = [(c.id, claim) for c in NAMES for claim in gen.name_races()[1][c.id].claims]
+
+
+@pytest.mark.parametrize("card_id, claim", NAME_CLAIMS, ids=[f"{c}:{k}" for c, k in NAME_CLAIMS])
+def test_each_tell_states_what_its_picture_shows(card_id, claim):
+    spec = gen.name_races()[1][card_id]
+    assert gen.claim_holds(claim, spec.race, spec.optimizer), f"{card_id}: its path does not {gen.CLAIMS[claim][0]}"
+
+
+@pytest.mark.parametrize("claim", list(gen.CLAIMS))
+def test_every_claim_can_fail(claim):
+    """A claim that holds on every path would check nothing: each must be false on some path of the races."""
+    paths = [(race_id, opt) for race_id, race in gen.NAME_RACES.items() for opt in race.hparams]
+    assert any(not gen.claim_holds(claim, race_id, opt) for race_id, opt in paths), claim
+
+
+def test_contrasting_tells_hold_against_their_neighbour():
+    """Tells that compare with another optimizer of the same race: the comparison is measured too."""
+    assert gen.claim_holds("settles_on_landmark", "beale", "momentum")
+    assert not gen.claim_holds("settles_on_landmark", "beale", "gd")  # "plain descent ... is still creeping"
+    assert gen.claim_holds("barely_moves", "rosenbrock", "gd") and not gen.claim_holds("barely_moves", "rosenbrock", "momentum")
+    assert gen.claim_holds("reaches_landmark_exactly", "rotated_ravine", "shampoo")
+    assert not any(gen.claim_holds("reaches_landmark_exactly", "rotated_ravine", o)
+                   for o in gen.NAME_RACES["rotated_ravine"].hparams if o != "shampoo")  # "which no per-coordinate method can"
+
+
+def test_a_surface_without_a_minimum_is_never_said_to_have_one():
+    for card in NAMES:
+        q = gen.make_question(card, random.Random(0))
+        race = gen.NAME_RACES[q.params["race"]]
+        has_minimum = bool(dc.LANDSCAPES[race.landscape].minima)
+        assert q.picture["landmark_name"] == ("minimum" if has_minimum else "saddle point")
+        assert q.picture["landmark"] == list(race.landmark)
+        if not has_minimum:
+            assert "minimum" not in q.answer.replace("no minimum", ""), card.id
+
+
+def test_a_false_tell_fails_and_a_bad_spec_is_refused(tmp_path):
+    """The claims can catch a wrong tell: GD on the ravine neither overshoots nor moves in sign steps."""
+    assert not gen.claim_holds("overshoots_landmark", "ravine", "gd")
+    assert not gen.claim_holds("sign_steps", "ravine", "gd")
+    text = gen.NAME_RACES_FILE.read_text(encoding="utf-8")
+    bad = tmp_path / "races.yaml"
+    bad.write_text(text.replace("landmark_name: saddle point", "landmark_name: minimum"), encoding="utf-8")
+    with pytest.raises(gen.DeckError, match="minima are none"):
+        gen.load_name_races(bad)
+    bad.write_text(text.replace("claims: [visits_landmark, lingers]", "claims: [visits_landmark, flies]"), encoding="utf-8")
+    with pytest.raises(gen.DeckError, match="unknown: \\['flies'\\]"):
+        gen.load_name_races(bad)
+
+
+@pytest.mark.parametrize("race_id", list(gen.NAME_RACES))
+def test_name_races_are_real_and_tell_the_optimizers_apart(race_id):
+    race = gen.name_race(race_id)
+    landscape_id = gen.NAME_RACES[race_id].landscape
+    assert race.landscape.id == landscape_id and race.steps == gen.NAME_RACES[race_id].steps
     assert (race.diverged_at < 0).all()
     (x0, x1), (y0, y1) = dc.LANDSCAPES[landscape_id].bounds
     diameter = math.hypot(x1 - x0, y1 - y0)

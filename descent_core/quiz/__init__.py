@@ -37,5 +37,16 @@ def topics_with_cards() -> frozenset[str]:
     return _default_deck_topics()
 
 
+def topic_from_query(value: object) -> str | None:
+    """The topic a `?topic=` query names, when the quiz has cards for it; None for anything else (never raises).
+
+    The quiz page preselects this topic, so a "Practise X in the quiz" link opens the quiz on X.
+    """
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    topic = value.strip().lower()
+    return topic if topic in topics_with_cards() else None
+
+
 __all__ = ["Card", "Deck", "DeckError", "Question", "load_deck", "load_deck_files", "topic_short_title",
-           "topic_title", "topic_url", "topics_with_cards"]
+           "topic_title", "topic_url", "topic_from_query", "topics_with_cards"]

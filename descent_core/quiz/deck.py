@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import pathlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 import yaml
@@ -76,6 +76,11 @@ def topic_short_title(topic: str) -> str:
 def topic_url(topic: str) -> str:
     """Where the app serves the section, e.g. gd -> /gradient_descent."""
     return "/" + content.section(topic).url_path
+
+
+def topic_titles() -> dict[str, str]:
+    """Section id -> full title, in guide order, read from the section files (nothing hard-coded here)."""
+    return {sid: found.title for sid, found in content.sections().items()}
 
 
 @dataclass(frozen=True)
@@ -183,20 +188,34 @@ def card_from_mapping(raw: Any, source: str) -> tuple[Card | None, list[str]]:
         problems.extend(_latex_problems(point, f"{where} key point"))
     if problems:
         return None, problems
-    return Card(
+    card = Card(
         id=raw["id"],
         kind=kind,
         topic=raw["topic"],
         difficulty=raw["difficulty"],
-        prompt=raw["prompt"].strip(),
-        answer=raw["answer"].strip(),
-        key_points=tuple(p.strip() for p in key_points),
-        options=tuple(str(o).strip() for o in options) if kind == "choice" else (),
+        prompt=shown(raw["prompt"]),
+        answer=shown(raw["answer"]),
+        key_points=tuple(shown(p) for p in key_points),
+        options=tuple(shown(str(o)) for o in options) if kind == "choice" else (),
         correct=correct if kind == "choice" else None,
         source=source.split(" card ")[0],
         expression=str(raw.get("expression", "")).strip() if kind == "formula" else "",
-        variables=variables,
-    ), []
+        variables=tuple(replace(v, meaning=shown(v.meaning)) for v in variables),
+    )
+    leftovers = [text for text in card_texts(card) if "{{" in text]
+    if leftovers:
+        return None, [f"{where}: a marker the guide does not know stays raw: {leftovers[0][:80]!r}"]
+    return card, []
+
+
+def shown(text: str) -> str:
+    """A card field as the learner sees it: quoted quantities ({{q:id=value}}) become their numbers."""
+    return content.unquote(text).strip()
+
+
+def card_texts(card: Card) -> list[str]:
+    """Every text of a card that is shown to the learner."""
+    return [card.prompt, card.answer, *card.key_points, *card.options, *(v.meaning for v in card.variables)]
 
 
 def _common_problems(raw: Mapping[str, Any], where: str) -> list[str]:

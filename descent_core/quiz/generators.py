@@ -309,8 +309,9 @@ class NameRace:
     id: str
     landscape: str
     steps: int
-    landmark: tuple[float, float]  # the minimum the tells speak of (for the saddle, the saddle point)
+    landmark: tuple[float, float]  # the point the tells speak of: a minimum, or (on the saddle) the saddle point
     hparams: dict[str, dict[str, float]]
+    landmark_name: str = "minimum"  # what the picture labels the landmark
 
 
 @dataclass(frozen=True)
@@ -338,15 +339,28 @@ def load_name_races(path: pathlib.Path = NAME_RACES_FILE) -> tuple[dict[str, Nam
         if unknown or len(spec.get("optimizers", {})) < N_OPTIONS:
             problems.append(f"race {race_id}: needs at least {N_OPTIONS} known optimizers (unknown: {unknown})")
             continue
-        races[race_id] = NameRace(race_id, spec["landscape"], int(spec["steps"]), tuple(spec["landmark"]),
-                                  {o: dict(h) for o, h in spec["optimizers"].items()})
+        race = NameRace(race_id, spec["landscape"], int(spec["steps"]), tuple(spec["landmark"]),
+                        {o: dict(h) for o, h in spec["optimizers"].items()}, str(spec.get("landmark_name", "minimum")))
+        minima = [tuple(m) for m in dc.LANDSCAPES[race.landscape].minima]
+        if (race.landmark_name == "minimum") != any(math.dist(race.landmark, m) < 1e-9 for m in minima):
+            problems.append(f"race {race_id}: its landmark is called {race.landmark_name!r}, but the surface's minima "
+                            f"are {minima or 'none'}")
+        races[race_id] = race
     cards = []
     for item in doc.get("cards", []):
         race = races.get(item.get("race"))
         if race is None or item.get("optimizer") not in race.hparams or not str(item.get("tell", "")).strip():
             problems.append(f"name card {item!r}: needs a known race, one of its optimizers and a tell")
             continue
-        cards.append(NameCard(item["race"], item["optimizer"], " ".join(item["tell"].split()), tuple(item.get("claims", ()))))
+        tell = content.unquote(" ".join(item["tell"].split()))
+        claims = tuple(item.get("claims", ()))
+        if not dc.LANDSCAPES[race.landscape].minima and "minimum" in tell.replace("no minimum", ""):
+            problems.append(f"name card {race.id}/{item['optimizer']}: speaks of a minimum on a surface that has none")
+        unknown_claims = [c for c in claims if c not in CLAIMS]
+        if not claims or unknown_claims:
+            problems.append(f"name card {race.id}/{item['optimizer']}: needs claims from {sorted(CLAIMS)} "
+                            f"(unknown: {unknown_claims})")
+        cards.append(NameCard(item["race"], item["optimizer"], tell, claims))
     if problems:
         raise DeckError(problems)
     return races, cards
@@ -356,6 +370,137 @@ def load_name_races(path: pathlib.Path = NAME_RACES_FILE) -> tuple[dict[str, Nam
 def name_races() -> tuple[dict[str, NameRace], dict[str, NameCard]]:
     races, cards = load_name_races()
     return races, {c.id: c for c in cards}
+
+
+# ----- what a tell may claim about its picture ------------------------------------------------------------------
+# Each claim is a property measured on the very path a card draws (float64, the race of its spec). Lengths are in
+# units of the frame's diagonal D, so one threshold serves every surface. A tell's `claims` list names the facts it
+# states; tests/test_quiz_generators.py checks that each holds on its card's path and fails on some other path.
+NEAR = 0.05  # "at the landmark": within 5% of the frame's diagonal
+FAR = 0.10  # "away from it"
+
+
+@dataclass(frozen=True)
+class PathFacts:
+    """The measurements the claims read, for one optimizer's path in one race."""
+
+    path: Any  # (steps + 1, 2) float64 array
+    landmark: Any  # (2,)
+    diameter: float
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+    lr: float | None
+
+    @property
+    def steps(self) -> Any:
+        return self.path[1:] - self.path[:-1]
+
+    @property
+    def lengths(self) -> Any:
+        import numpy as np
+
+        return np.linalg.norm(self.steps, axis=-1)
+
+    def distance(self, i: Any = slice(None)) -> Any:
+        import numpy as np
+
+        return np.linalg.norm(self.path[i] - self.landmark, axis=-1) / self.diameter
+
+    def reversals(self) -> float:
+        """Share of consecutive moving steps that turn by more than 90 degrees."""
+        import numpy as np
+
+        moving = self.lengths > 1e-9 * self.diameter
+        steps = self.steps[moving]
+        if len(steps) < 2:
+            return 0.0
+        dots = (steps[1:] * steps[:-1]).sum(-1)
+        return float(np.mean(dots < 0))
+
+
+def _sign_steps(f: PathFacts) -> bool:
+    import numpy as np
+
+    if f.lr is None:
+        return False
+    sizes = np.abs(f.steps)
+    return bool(np.all(np.isclose(sizes, f.lr, rtol=1e-6) | (sizes < 1e-12)))
+
+
+def _overshoots(f: PathFacts) -> bool:
+    """Having come near the landmark, the path crosses to its far side (seen from the start)."""
+    import numpy as np
+
+    near = np.flatnonzero(f.distance() < FAR)
+    if not len(near):
+        return False
+    towards = f.landmark - f.path[0]
+    beyond = ((f.path[near[0]:] - f.landmark) @ towards) / (np.linalg.norm(towards) * f.diameter)
+    return bool(beyond.max() > 0.01)
+
+
+def _sideways_flips(f: PathFacts) -> int:
+    """How often the step's sideways part (across the line from start to end) changes sign: the bounces."""
+    import numpy as np
+
+    chord = f.path[-1] - f.path[0]
+    across = np.array([-chord[1], chord[0]]) / max(float(np.linalg.norm(chord)), 1e-300)
+    side = f.steps @ across
+    side = side[np.abs(side) > 1e-3 * f.diameter]
+    return int((side[1:] * side[:-1] < 0).sum())
+
+
+def _inside(f: PathFacts) -> Any:
+    (x0, x1), (y0, y1) = f.bounds
+    return (f.path[:, 0] >= x0) & (f.path[:, 0] <= x1) & (f.path[:, 1] >= y0) & (f.path[:, 1] <= y1)
+
+
+CLAIMS: dict[str, tuple[str, Callable[[PathFacts], bool]]] = {
+    "reaches_landmark": ("ends within 5% of the frame's diagonal of the landmark", lambda f: f.distance(-1) < NEAR),
+    "reaches_landmark_exactly": ("ends on the landmark to 1e-6 of the diagonal", lambda f: f.distance(-1) < 1e-6),
+    "stops_short": ("ends more than 5% of the diagonal from the landmark", lambda f: f.distance(-1) > NEAR),
+    "visits_landmark": ("comes within 5% of the diagonal of the landmark", lambda f: f.distance().min() < NEAR),
+    "avoids_landmark": ("never comes within 10% of the diagonal of the landmark", lambda f: f.distance().min() > FAR),
+    "lingers": ("spends at least 20 steps within 10% of the diagonal of the landmark",
+                lambda f: int((f.distance() < FAR).sum()) >= 20),
+    "escapes": ("ends at least 25% of the diagonal from the landmark, having come from nearer it",
+                lambda f: f.distance(-1) > 0.25 and f.distance(-1) > f.distance(0)),
+    "overshoots_landmark": ("having come within 10% of the diagonal of the landmark, crosses to its far side",
+                            _overshoots),
+    "zigzag": ("bounces: its sideways motion changes direction at least 10 times", lambda f: _sideways_flips(f) >= 10),
+    "smooth": ("turns back on at most 5% of its steps", lambda f: f.reversals() <= 0.05),
+    "shrinking_steps": ("every step after the second is no longer than the one before, the last under half the second",
+                        lambda f: bool((f.lengths[2:] <= f.lengths[1:-1] * (1 + 1e-9)).all())
+                        and float(f.lengths[-1]) < 0.5 * float(f.lengths[1])),
+    "settles_on_landmark": ("ends within 1% of the diagonal of the landmark", lambda f: f.distance(-1) < 0.01),
+    "detours": ("first moves further from the landmark than it started, by 2% of the diagonal, before closing in",
+                lambda f: float(f.distance().max()) > f.distance(0) + 0.02 and f.distance(-1) < f.distance(0)),
+    "sign_steps": ("moves each coordinate by exactly the learning rate (or not at all) every step", _sign_steps),
+    "keeps_hopping": ("its last 10 steps are still at least half as long as its typical step",
+                      lambda f: float(f.lengths[-10:].mean()) >= 0.5 * float(sorted(f.lengths)[len(f.lengths) // 2])),
+    "first_step_large": ("one of its first two steps is at least 5 times its typical step",
+                         lambda f: float(f.lengths[:2].max()) >= 5 * float(sorted(f.lengths)[len(f.lengths) // 2])),
+    "barely_moves": ("ends within 5% of the diagonal of where it started",
+                     lambda f: float(((f.path[-1] - f.path[0]) ** 2).sum() ** 0.5) / f.diameter < NEAR),
+    "leaves_frame": ("leaves the drawn frame at some step", lambda f: not bool(_inside(f).all())),
+}
+
+
+def path_facts(race_id: str, optimizer: str) -> PathFacts:
+    """The measurements behind the claims, for one optimizer's path in a name race."""
+    import numpy as np
+
+    spec = name_races()[0][race_id]
+    race = name_race(race_id)
+    surface = dc.LANDSCAPES[spec.landscape]
+    (x0, x1), (y0, y1) = surface.bounds
+    lr = spec.hparams[optimizer].get("lr")
+    return PathFacts(np.asarray(race.paths[race.optimizers.index(optimizer), 0], dtype=float),
+                     np.asarray(spec.landmark, dtype=float), math.hypot(x1 - x0, y1 - y0), surface.bounds,
+                     None if lr is None else float(lr))
+
+
+def claim_holds(claim: str, race_id: str, optimizer: str) -> bool:
+    return bool(CLAIMS[claim][1](path_facts(race_id, optimizer)))
 
 
 @functools.lru_cache(maxsize=None)
@@ -402,6 +547,8 @@ def _make_name_question(card_id: str, rng: random.Random) -> Question:
             "landscape": spec.landscape,
             "path": path.tolist(),
             "bounds": surface.bounds,
+            "landmark": list(spec.landmark),
+            "landmark_name": spec.landmark_name,  # "minimum", or "saddle point" where there is no minimum
             "grid": surface_grid(spec.landscape),
             "log_scale": surface.log_scale,
         },
@@ -418,3 +565,5 @@ def _register_name_generators() -> None:
 
 
 _register_name_generators()
+# The races the name-the-optimizer cards are drawn from, by race id (specs in content/decks/_name_races.yaml).
+NAME_RACES: dict[str, NameRace] = name_races()[0]

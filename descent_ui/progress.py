@@ -1,6 +1,7 @@
-"""Progress page: reviews per day, accuracy trend, cards due soon, FSRS retention, export and import.
+"""Progress page: what FSRS predicts, the retention target and its daily load, a review calendar, recall over
+time, the card browser, parameters fitted to your reviews, and export/import.
 
-Shares the profile and the database connection with the quiz page (descent_ui.quiz).
+The connection, the open profile and the saving status belong to descent_ui.progress_store, shared with the quiz.
 """
 
 from __future__ import annotations
@@ -12,158 +13,237 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import streamlit as st
-from fsrs import State
-from sqlalchemy.engine import Engine
+from fsrs.scheduler import DEFAULT_PARAMETERS
 
-from descent_core.quiz import SECTIONS, Deck, srs, store
-from descent_ui import quiz as quiz_ui
+from descent_core.quiz import Deck, srs, store, transfer
 
-STATE_NAMES = {int(s): s.name for s in State}
-DUE_SOON_ROWS = 12
+from . import progress_store, quiz_flow
+from .card_browser import render_browser
 
 
 def render() -> None:
-    quiz_ui._init_state()
+    quiz_flow.init_state()
     st.title("Your progress")
-    quiz_ui.storage_banner()
-    engine, _ = quiz_ui.store_engine()
-    active = st.session_state.get("quiz.session")
-    profile_id, name = quiz_ui.profile_picker("progress", locked=active is not None and active.phase != "done")
+    current = progress_store.profile_panel("progress", locked=quiz_flow.running())
+    progress_store.banner()
+    engine = progress_store.engine()
     if engine is None:
         _session_only_view()
         return
-    if profile_id is None or name is None:
-        st.info("Pick or create a profile to see its progress.")
+    if current is None:
+        st.info("Open or create a profile to see its progress.")
         return
-    try:
-        reviews = store.load_reviews(engine, profile_id)
-        states = store.load_states(engine, profile_id)
-    except Exception as exc:
-        st.session_state["quiz.db"] = (None, quiz_ui._describe(exc))
-        st.rerun()
-    now = quiz_ui._wall()
+    data = progress_store.read(lambda e: (store.load_reviews(e, current.id), store.load_card_rows(e, current.id),
+                                          store.past_reviews(e, current.id)))
+    if data is None:
+        _session_only_view()
+        return
+    reviews, rows, past = data
+    states = {cid: row.state for cid, row in rows.items() if row.state is not None}
+    now = quiz_flow.wall()
+    cards = quiz_flow.deck()
     headline(reviews, states, now)
+    retention_panel(states, now)
     if reviews:
-        frame = reviews_frame(reviews)
         left, right = st.columns(2)
         left.markdown("**Reviews per day**")
-        left.altair_chart(reviews_per_day_chart(frame), width="stretch")
-        right.markdown("**Accuracy trend**")
-        right.altair_chart(accuracy_trend_chart(frame), width="stretch")
+        left.altair_chart(heatmap_chart(reviews_frame(reviews)), width="stretch")
+        right.markdown("**Recall over time: predicted and actual**")
+        forecast = retention_frame(progress_store.settings().parameters or DEFAULT_PARAMETERS, past)
+        if forecast.empty:
+            right.caption("Shown once you have reviewed a card a second time.")
+        else:
+            right.altair_chart(retention_chart(forecast), width="stretch")
     else:
         st.info("No reviews yet for this profile: answer a few cards on the quiz page.")
-    due_soon(states, now, quiz_ui.deck())
-    export_import(engine, profile_id, name)
+    render_browser(cards, current.id, rows, reviews, now)
+    fitting_panel(current.id, past)
+    export_import(current, cards)
 
 
+# ----- headline ------------------------------------------------------------------------------------------------
 def headline(reviews: list[dict], states: dict[str, dict], now: datetime) -> None:
     answered = len(reviews)
     correct = sum(bool(r["correct"]) for r in reviews)
-    retention = srs.retention_estimate(quiz_ui.SCHEDULER, states.values(), now)
+    scheduler = progress_store.scheduler(fuzz=False)
+    recall = srs.retention_estimate(scheduler, states.values(), now)
+    week = srs.retention_estimate(scheduler, states.values(), now + timedelta(days=7))
     due_now = sum(srs.due_at(s) <= now for s in states.values())
     due_week = sum(srs.due_at(s) <= now + timedelta(days=7) for s in states.values())
     a, b, c, d = st.columns(4)
     a.metric("Reviews", answered)
     b.metric("Accuracy", f"{correct / answered:.0%}" if answered else "–")
-    c.metric("Predicted recall now", f"{retention:.0%}" if retention is not None else "–",
-             help="FSRS's estimate, averaged over every card you have reviewed, of the chance you would recall it today.")
+    c.metric("Predicted recall now", f"{recall:.0%}" if recall is not None else "–",
+             delta=f"{week:.0%} in a week" if week is not None else None, delta_color="off",
+             help="FSRS's forecast, averaged over the cards you have reviewed, of recalling each one now.")
     d.metric("Due now / this week", f"{due_now} / {due_week}")
+    if recall is not None and answered:
+        st.caption(
+            f"Why recall and accuracy differ: accuracy ({correct / answered:.0%}) counts every answer, first "
+            "sightings and misses included. Predicted recall is for *now*: a card you have just answered, even "
+            "wrongly, was just shown its answer, so its recall is high for a while and falls as the days pass "
+            f"({week:.0%} a week from now if you stop). Cards due: {due_now}.")
 
 
+# ----- retention target ------------------------------------------------------------------------------------------
+@st.cache_data(max_entries=32, show_spinner=False)
+def _load(parameters: tuple[float, ...], retention: float, states_json: str, day: str) -> float:
+    states = json.loads(states_json)
+    return srs.daily_review_load(parameters, retention, states, datetime.fromisoformat(day), days=30)
+
+
+def retention_panel(states: dict[str, dict], now: datetime) -> None:
+    chosen = progress_store.settings()
+    low, high = srs.RETENTION_RANGE
+    key = "progress.retention"
+    st.session_state.setdefault(key, float(chosen.desired_retention))
+    value = st.slider("Desired retention", low, high, step=0.01, key=key, format="%.2f",
+                      help="The recall FSRS aims for when a card comes due. Higher means shorter intervals and "
+                           "more reviews.")
+    if abs(value - chosen.desired_retention) > 1e-9:
+        progress_store.save_retention(value)
+    if not states:
+        st.caption("The daily review load is estimated once some cards have been reviewed.")
+        return
+    parameters = tuple(chosen.parameters or DEFAULT_PARAMETERS)
+    text = json.dumps(list(states.values()), sort_keys=True)
+    day = now.replace(minute=0, second=0, microsecond=0).isoformat()
+    load = _load(parameters, float(value), text, day)
+    base = _load(parameters, srs.DESIRED_RETENTION, text, day)
+    st.metric("Estimated reviews per day (next 30 days)", f"{load:.1f}",
+              delta=f"{load - base:+.1f} against {srs.DESIRED_RETENTION:.2f}" if abs(value - srs.DESIRED_RETENTION) > 1e-9 else None,
+              delta_color="inverse",
+              help=f"A simulation of FSRS on your {len(states)} reviewed cards, each reviewed when due, "
+                   "recalled with the forecast chance. New cards come on top.")
+
+
+# ----- charts ----------------------------------------------------------------------------------------------------
 def reviews_frame(reviews: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(reviews)
     frame["day"] = pd.to_datetime(frame["reviewed_at"], utc=True).dt.tz_localize(None).dt.normalize()
-    frame["result"] = ["timeout" if t else ("right" if c else "wrong") for t, c in zip(frame["timed_out"], frame["correct"])]
     frame["correct"] = frame["correct"].astype(bool)
     return frame
 
 
-def reviews_per_day_chart(frame: pd.DataFrame) -> alt.Chart:
-    counts = frame.groupby(["day", "result"]).size().reset_index(name="reviews")
-    return alt.Chart(counts).mark_bar().encode(
-        x=alt.X("day:O", timeUnit="yearmonthdate", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
-        y=alt.Y("reviews:Q", title="Reviews"),
-        color=alt.Color("result:N", scale=alt.Scale(domain=["right", "wrong", "timeout"],
-                                                    range=["#2f9e44", "#e03131", "#868e96"]), title=None),
-        tooltip=[alt.Tooltip("day:T", title="day"), "result", "reviews"],
-    ).properties(height=220)
+def heatmap_chart(frame: pd.DataFrame) -> alt.Chart:
+    """A calendar: one square per day (weeks across, weekdays down), coloured by the reviews made that day."""
+    counts = frame.groupby("day").agg(reviews=("correct", "size"), correct=("correct", "sum")).reset_index()
+    last = counts["day"].max()
+    first = min(counts["day"].min(), last - pd.Timedelta(days=7 * 12))
+    days = pd.DataFrame({"day": pd.date_range(first - pd.Timedelta(days=first.weekday()), last, freq="D")})
+    days = days.merge(counts, on="day", how="left").fillna({"reviews": 0, "correct": 0})
+    days["date"] = days["day"].dt.strftime("%Y-%m-%d")
+    days["week"] = (days["day"] - days["day"].min()).dt.days // 7
+    days["weekday"] = days["day"].dt.strftime("%a")
+    return alt.Chart(days).mark_rect(cornerRadius=2, stroke="white").encode(
+        x=alt.X("week:O", title=None, axis=None),
+        y=alt.Y("weekday:N", sort=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], title=None),
+        color=alt.Color("reviews:Q", scale=alt.Scale(scheme="greens", domainMin=0), title="reviews"),
+        tooltip=[alt.Tooltip("date:N", title="day"), alt.Tooltip("reviews:Q"), alt.Tooltip("correct:Q", title="right")],
+    ).properties(height=190)
 
 
-def accuracy_trend_chart(frame: pd.DataFrame) -> alt.Chart:
-    daily = frame.groupby("day").agg(answered=("correct", "size"), correct=("correct", "sum")).reset_index()
-    daily["accuracy"] = daily["correct"] / daily["answered"]
-    # A running accuracy over the last 50 reviews smooths days with only a handful of answers.
-    rolling = frame["correct"].rolling(50, min_periods=1).mean()
-    daily["last 50 reviews"] = frame.assign(rolling=rolling).groupby("day")["rolling"].last().values
-    long = daily.melt(id_vars="day", value_vars=["accuracy", "last 50 reviews"], var_name="measure", value_name="value")
-    return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("day:O", timeUnit="yearmonthdate", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
-        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="Accuracy"),
-        color=alt.Color("measure:N", title=None),
-        tooltip=[alt.Tooltip("day:T", title="day"), "measure", alt.Tooltip("value:Q", format=".0%")],
-    ).properties(height=220)
+def retention_frame(parameters, past: list[srs.PastReview]) -> pd.DataFrame:
+    paired = srs.forecasts(parameters, past)
+    if not paired:
+        return pd.DataFrame()
+    frame = pd.DataFrame([{"day": pd.Timestamp(f.reviewed_at).tz_localize(None).normalize(), "predicted": f.predicted,
+                           "recalled": float(f.recalled)} for f in paired])
+    daily = frame.groupby("day").agg(predicted=("predicted", "mean"), actual=("recalled", "mean"),
+                                     reviews=("recalled", "size")).reset_index()
+    return daily.melt(id_vars=["day", "reviews"], value_vars=["predicted", "actual"], var_name="recall",
+                      value_name="share")
 
 
-def due_soon(states: dict[str, dict], now: datetime, cards: Deck) -> None:
-    st.markdown("**Cards due soon**")
-    if not states:
-        st.caption("Nothing scheduled yet.")
+def retention_chart(frame: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
+        y=alt.Y("share:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="Recall of repeat reviews"),
+        color=alt.Color("recall:N", title=None, scale=alt.Scale(domain=["predicted", "actual"],
+                                                                range=["#868e96", "#d9480f"])),
+        tooltip=[alt.Tooltip("day:T"), "recall", alt.Tooltip("share:Q", format=".0%"), "reviews"],
+    ).properties(height=190)
+
+
+# ----- fitting ---------------------------------------------------------------------------------------------------
+def fitting_panel(profile_id: int, past: list[srs.PastReview]) -> None:
+    st.subheader("Scheduling parameters")
+    chosen = progress_store.settings()
+    ready = srs.fit_ready_count(past)
+    report = chosen.fit_report
+    if chosen.parameters is None:
+        st.markdown("FSRS's **default** parameters schedule your cards.")
+    else:
+        st.markdown("Parameters **fitted to your reviews** schedule your cards.")
+    if report:
+        st.markdown(f"Last fit on {report.get('reviews_used', '?')} reviews: log-loss "
+                    f"{report.get('loss_before', float('nan')):.4f} before, {report.get('loss_after', float('nan')):.4f} "
+                    "after (lower predicts your recall better).")
+    if ready < srs.MIN_REVIEWS_TO_FIT:
+        st.caption(f"Fitting needs {srs.MIN_REVIEWS_TO_FIT} reviews made a day or more after the card's previous one; "
+                   f"you have {ready}. Until then the defaults are used.")
         return
-    rows = []
-    for card_id, state in sorted(states.items(), key=lambda kv: srs.due_at(kv[1]))[:DUE_SOON_ROWS]:
-        card = cards.by_id.get(card_id)
-        rows.append({
-            "card": (card.prompt[:90] + "…") if card and len(card.prompt) > 90 else (card.prompt if card else card_id),
-            "section": SECTIONS.get(card.topic, card.topic) if card else "",
-            "due": _when(srs.due_at(state), now),
-            "state": STATE_NAMES.get(int(state["state"]), "?"),
-            "recall now": f"{srs.retrievability(quiz_ui.SCHEDULER, state, now):.0%}",
-        })
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-
-
-def _when(due: datetime, now: datetime) -> str:
-    delta = due - now
-    if delta <= timedelta(0):
-        return "now"
-    if delta < timedelta(hours=1):
-        return f"in {max(1, round(delta.total_seconds() / 60))} min"
-    if delta < timedelta(days=1):
-        return f"in {round(delta.total_seconds() / 3600)} h"
-    return f"in {delta.days} d"
-
-
-# ----- export and import --------------------------------------------------------------------------------------
-def export_import(engine: Engine, profile_id: int, name: str) -> None:
-    st.markdown("**Back up or move your progress**")
     left, right = st.columns(2)
-    exported = store.export_profile(engine, profile_id, name, now=quiz_ui._wall())
-    left.download_button(
-        "Download progress (JSON)", json.dumps(exported, indent=1), file_name=f"descent-progress-{name}.json",
-        mime="application/json", key="progress.export",
-    )
+    if left.button("Fit parameters to my reviews", key="progress.fit", type="primary"):
+        with st.spinner("Fitting FSRS to your history…"):
+            try:
+                fit = srs.fit_parameters(past, chosen.parameters)
+            except ValueError as exc:
+                st.error(str(exc))
+                return
+        if fit.improved:
+            progress_store.save_parameters(fit.parameters, fit.to_dict() | {"parameters": None})
+            st.success(f"Kept: log-loss {fit.loss_before:.4f} → {fit.loss_after:.4f} on {fit.reviews_used} reviews.")
+        else:
+            st.info(f"Not kept: the fit predicts no better (log-loss {fit.loss_before:.4f} → {fit.loss_after:.4f}).")
+    if chosen.parameters is not None and right.button("Back to the defaults", key="progress.defaults"):
+        progress_store.save_parameters(None, None)
+        st.rerun()
+
+
+# ----- export and import -----------------------------------------------------------------------------------------
+def export_import(current, cards: Deck) -> None:
+    st.subheader("Back up or move your progress")
+    if current.has_passphrase:
+        secret = st.text_input("Passphrase (asked again to export or import)", type="password",
+                               key="progress.passphrase")
+        if not progress_store.check_passphrase(secret):
+            if secret:
+                st.error(progress_store.ACCESS_MESSAGE)
+            return
+    left, right = st.columns(2)
+    exported = progress_store.read(lambda e: transfer.export_profile(e, current.id, current.name, now=quiz_flow.wall()))
+    if exported is not None:
+        left.download_button("Download progress (JSON)", json.dumps(exported, indent=1),
+                             file_name="descent-progress.json", mime="application/json", key="progress.export")
     upload = right.file_uploader("Import a progress file", type=["json"], key="progress.upload",
-                                 max_upload_size=max(1, store.MAX_IMPORT_BYTES // 2**20),
-                                 help="Replaces this profile's progress. The file is checked first; a bad file changes nothing.")
+                                 max_upload_size=max(1, transfer.MAX_IMPORT_BYTES // 2**20),
+                                 help="Replaces this profile's progress. The file is checked first; a bad file "
+                                      "changes nothing.")
     if upload is not None and right.button("Replace my progress with this file", key="progress.import"):
-        ok, message = import_progress(engine, profile_id, upload.getvalue(), quiz_ui.deck())
-        if ok:
-            st.session_state.pop("quiz.states", None)  # the quiz's FSRS mirror must reload the imported states
+        ok, message = import_progress(current.id, upload.getvalue(), cards)
         (right.success if ok else right.error)(message)
 
 
-def import_progress(engine: Engine, profile_id: int, raw: bytes, cards: Deck) -> tuple[bool, str]:
-    """Validate, then replace the profile's progress in one transaction. Returns (ok, message for the user)."""
+def import_progress(profile_id: int, raw: bytes, cards: Deck) -> tuple[bool, str]:
+    """Validate, then replace the open profile's progress. (ok, a message safe to show as Markdown)."""
+    engine = progress_store.engine()
+    if engine is None:
+        return False, "Progress cannot be imported while the database is unavailable."
     try:
-        payload = store.validate_import(raw, cards.by_id.keys())
-    except store.ImportRejected as exc:
-        return False, str(exc)
+        payload = transfer.validate_import(raw, cards.by_id.keys())
+    except transfer.ImportRejected as exc:
+        return False, progress_store.escape_markdown(str(exc))
     try:
-        store.import_profile(engine, profile_id, payload)
-    except Exception as exc:  # the transaction rolled back: the old progress is intact
-        return False, f"The import could not be written ({quiz_ui._describe(exc)}); your progress is unchanged."
+        transfer.import_profile(engine, profile_id, payload)
+    except Exception as exc:  # the import writes a new generation; the old progress stays live on failure
+        return False, progress_store.escape_markdown(
+            f"The import could not be written ({progress_store.describe(exc)}); your progress is unchanged.")
+    progress_store.reload_settings()  # the import brought its own retention target and parameters
+    st.session_state.pop("progress.retention", None)
     return True, (f"Imported {len(payload.reviews)} reviews, {len(payload.card_states)} card states and "
-                  f"{len(payload.sessions)} sessions (exported from profile “{payload.profile}”).")
+                  f"{len(payload.sessions)} sessions (exported from profile “"
+                  f"{progress_store.escape_markdown(payload.profile)}”).")
 
 
 def _session_only_view() -> None:

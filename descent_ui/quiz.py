@@ -1,267 +1,52 @@
-"""Interview practice page: pick a profile, set up a session, answer timed cards, read the summary.
+"""Interview practice page: open a profile, set up a session, answer timed cards, read the summary.
 
-All quiz logic lives in descent_core.quiz; this module wires it to widgets. Session-state keys are
-namespaced "quiz.*". Only the countdown is a fragment, so ticking never reruns the whole page.
-Progress is written through the store after every answer; when the database is unreachable or
-read-only the quiz keeps working in memory and says so.
+The quiz's logic lives in descent_core.quiz; what the widgets set off (answers, grades, undo, pause, resume) lives in
+descent_ui.quiz_flow; the progress store (connection, profile, saving status) in descent_ui.progress_store. This
+module draws. Only the countdown is a fragment, so ticking never reruns the whole page.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import pathlib
-import random
-import time
-from datetime import datetime, timezone
-from typing import Any, Callable
 
-import altair as alt
 import pandas as pd
 import streamlit as st
-from fsrs import Rating
-from sqlalchemy.engine import Engine
 
-from descent_core.quiz import SECTIONS, Deck, load_deck, section_titles, section_url, srs, store
-from descent_core.quiz.session import (
-    DEFAULT_TIME_LIMITS,
-    MODES,
-    NumericFormatError,
-    Outcome,
-    PhaseError,
-    Question,
-    QuizSession,
-    build_session,
-    pick_drill,
-    pick_due,
-    pick_weak,
-)
+from descent_core.quiz import Deck, topic_short_title, topic_title, topic_url
+from descent_core.quiz.formulas import FormulaError, to_latex
+from descent_core.quiz.question import Question
+from descent_core.quiz.scoring import QUICK_REVEAL_S
+from descent_core.quiz.session import DEFAULT_TIME_LIMITS, GRADE_LABELS, MODES, Outcome, QuizSession
 
-ENV_DB_URL = "DESCENT_DB_URL"  # tests and scripts point the app at another database with this
-DEFAULT_DB_URL = "sqlite:///data/descent.db"
-KIND_LABELS = {"explain": "Explain aloud", "choice": "Multiple choice", "numeric": "Compute", "name": "Name the optimizer"}
+from . import progress_store, quiz_flow
+from .quiz_charts import show_trajectory, topic_accuracy_chart
+from .quiz_keys import quiz_keys
+
+KIND_LABELS = {"explain": "Explain aloud", "choice": "Multiple choice", "numeric": "Compute",
+               "name": "Name the optimizer", "formula": "Write the rule"}
 RESULT_ICONS = {"right": "✓", "wrong": "✗", "timeout": "∅"}  # plain symbols: table cells show no icon fonts
-SCHEDULER = srs.make_scheduler()
-NEW_PROFILE = "+ New profile…"
+TYPED_LABELS = {"numeric": "Your answer", "formula": "Your rule"}
+GRADE_HELP = {1: "I did not know it", 2: "I got there, with effort or gaps", 3: "I knew it", 4: "I knew it at once, easily"}
 
 
-# ----- clocks (tests replace these) ---------------------------------------------------------------------------
-def _clock() -> float:
-    """Seconds on a monotonic clock: what the countdown and answer times are measured with."""
-    return time.monotonic()
-
-
-def _wall() -> datetime:
-    """Wall-clock UTC time stamped on reviews and used for due dates."""
-    return datetime.now(timezone.utc)
-
-
-# ----- cached shared resources --------------------------------------------------------------------------------
-@st.cache_resource(show_spinner="Loading the decks…")
-def deck() -> Deck:
-    return load_deck()
-
-
-@st.cache_data(max_entries=1)
-def titles() -> dict[str, str]:
-    return section_titles()
-
-
-# ----- the progress store -------------------------------------------------------------------------------------
-def _connection() -> Any:
-    """st.connection("sql"): the env override, else [connections.sql] from secrets, else local SQLite."""
-    url = os.environ.get(ENV_DB_URL)
-    if url:
-        return st.connection("sql", type="sql", url=url)
-    if _secrets_have_sql():
-        return st.connection("sql", type="sql")
-    pathlib.Path("data").mkdir(exist_ok=True)
-    return st.connection("sql", type="sql", url=DEFAULT_DB_URL)
-
-
-def _secrets_have_sql() -> bool:
-    try:
-        return bool(st.secrets.load_if_toml_exists() and st.secrets.get("connections", {}).get("sql"))
-    except Exception:  # an unreadable secrets file means "no secrets", never a crash
-        return False
-
-
-def store_engine() -> tuple[Engine | None, str | None]:
-    """The engine for this browser session, or None and the reason progress is not being saved."""
-    if "quiz.db" not in st.session_state:
-        try:
-            engine = _connection().engine
-            store.ensure_schema(engine)
-            store.check_writable(engine)
-            st.session_state["quiz.db"] = (engine, None)
-        except Exception as exc:  # unreachable, read-only, missing driver, bad URL, newer schema...
-            st.session_state["quiz.db"] = (None, _describe(exc))
-    return st.session_state["quiz.db"]
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
-
-
-def _save(write: Callable[..., Any], *args: Any) -> Any:
-    """Run one store write; on failure switch this session to in-memory mode instead of crashing."""
-    engine, _ = store_engine()
-    if engine is None:
-        return None
-    try:
-        return write(engine, *args)
-    except Exception as exc:
-        st.session_state["quiz.db"] = (None, _describe(exc))
-        return None
-
-
-def storage_banner() -> None:
-    engine, problem = store_engine()
-    if engine is None:
-        st.warning(
-            f"**Progress is not being saved.** The progress database is unavailable ({problem}). "
-            "The quiz still works for this session.",
-            icon=":material/warning:",
-        )
-
-
-# ----- profiles -----------------------------------------------------------------------------------------------
-def active_profile() -> tuple[int | None, str | None]:
-    return st.session_state.get("quiz.profile_id"), st.session_state.get("quiz.profile")
-
-
-def _set_profile(profile_id: int | None, name: str | None) -> None:
-    st.session_state["quiz.profile_id"] = profile_id
-    st.session_state["quiz.profile"] = name
-    if name:
-        st.query_params["profile"] = name  # a reload of the page keeps the profile
-    st.session_state.pop("quiz.states", None)  # the in-memory FSRS mirror belongs to the old profile
-    st.session_state["quiz.history"] = []
-
-
-def profile_picker(where: str, locked: bool = False) -> tuple[int | None, str | None]:
-    """Choose or create the profile whose progress is shown and saved. `where` keeps widget keys per page."""
-    engine, _ = store_engine()
-    if engine is None:
-        return active_profile()
-    current = st.session_state.get("quiz.profile")
-    if current is None and st.query_params.get("profile"):
-        current = _adopt_profile_from_url(engine, st.query_params["profile"])
-    if locked:  # no switching profiles in the middle of a session
-        st.caption(f"Profile: **{current}**" if current else "Playing without a profile: progress is not saved.")
-        return active_profile()
-    try:
-        names = store.list_profiles(engine)
-    except Exception as exc:
-        st.session_state["quiz.db"] = (None, _describe(exc))
-        return active_profile()
-    key = f"quiz.profile_select.{where}"
-    creating = st.session_state.get("quiz.creating_profile") or current not in names
-    # The widget shows the active profile; it is set through session state, before the widget exists this run.
-    wanted = NEW_PROFILE if creating else current
-    if st.session_state.get(key) != wanted:
-        st.session_state[key] = wanted
-    st.selectbox("Profile", names + [NEW_PROFILE], key=key, on_change=_on_profile_choice, args=(engine, key),
-                 help="Progress belongs to a profile; profiles never see each other's data.")
-    if creating:
-        _new_profile_form(engine, where)
-    return active_profile()
-
-
-def _adopt_profile_from_url(engine: Engine, name: str) -> str | None:
-    """Select the profile named in the URL (?profile=...), if it exists; anything else is ignored."""
-    try:
-        key = store.normalize_profile_name(name).casefold()
-        stored = next((n for n in store.list_profiles(engine) if n.casefold() == key), None)
-        if stored is None:
-            return None
-        _set_profile(store.find_profile(engine, stored), stored)
-    except Exception:
-        return None
-    return stored
-
-
-def _on_profile_choice(engine: Engine, key: str) -> None:
-    choice = st.session_state[key]
-    st.session_state["quiz.creating_profile"] = choice == NEW_PROFILE
-    if choice != NEW_PROFILE:
-        _set_profile(store.find_profile(engine, choice), choice)
-
-
-def _new_profile_form(engine: Engine, where: str) -> None:
-    with st.form(f"quiz.new_profile.{where}", border=False):
-        name = st.text_input("New profile name", key=f"quiz.new_profile_name.{where}", max_chars=store.MAX_PROFILE_NAME)
-        if st.form_submit_button("Create profile", key=f"quiz.create_profile.{where}"):
-            try:
-                profile_id = store.create_profile(engine, name)
-            except store.ProfileNameError as exc:
-                st.error(str(exc))
-                return
-            except Exception as exc:
-                st.session_state["quiz.db"] = (None, _describe(exc))
-                st.rerun()
-            _set_profile(profile_id, store.normalize_profile_name(name))
-            st.session_state["quiz.creating_profile"] = False
-            st.rerun()
-
-
-# ----- card states and history (database when online, memory otherwise) ---------------------------------------
-def _states() -> dict[str, dict]:
-    if "quiz.states" not in st.session_state:
-        profile_id, _ = active_profile()
-        loaded = _save(store.load_states, profile_id) if profile_id is not None else None
-        st.session_state["quiz.states"] = loaded or {}
-    return st.session_state["quiz.states"]
-
-
-def _history() -> list[tuple[str, str, bool]]:
-    profile_id, _ = active_profile()
-    rows = _save(store.load_reviews, profile_id) if profile_id is not None else None
-    if rows is not None:
-        return [(r["card_id"], r["topic"], bool(r["correct"])) for r in rows]
-    return list(st.session_state.get("quiz.history", []))
-
-
-def record(outcome: Outcome) -> None:
-    """Schedule the card with FSRS and commit the review at once (its own transaction)."""
-    now = _wall()
-    states = _states()
-    new_state = srs.review(SCHEDULER, outcome.card_id, states.get(outcome.card_id), Rating(outcome.rating), now,
-                           outcome.elapsed_s)
-    states[outcome.card_id] = new_state
-    st.session_state.setdefault("quiz.history", []).append((outcome.card_id, outcome.topic, outcome.correct))
-    profile_id, _ = active_profile()
-    session: QuizSession = st.session_state["quiz.session"]
-    if profile_id is not None:
-        row = store.ReviewRow(outcome.card_id, outcome.topic, now, outcome.rating, outcome.correct, outcome.timed_out,
-                              round(outcome.elapsed_s * 1000), outcome.points)
-        _save(store.record_review, profile_id, row, new_state, session.db_session_id)
-
-
-# ----- session set-up -----------------------------------------------------------------------------------------
-def _init_state() -> None:
-    st.session_state.setdefault("quiz.session", None)
-    st.session_state.setdefault("quiz.limits", dict(DEFAULT_TIME_LIMITS))
-    st.session_state.setdefault("quiz.history", [])
-    st.session_state.setdefault("quiz.format_error", None)
-    st.session_state.setdefault("quiz.notice", None)
-
-
-def _rng() -> random.Random:
-    seed = st.session_state.get("quiz.seed")  # tests pin the draw
-    return random.Random(seed)
+# ----- set-up -------------------------------------------------------------------------------------------------
+def _apply_topic_link(cards: Deck) -> None:
+    """``?topic=<section>`` (the guide's "Practise … in the quiz" links) preselects a drill on that topic."""
+    topic = st.query_params.get("topic")
+    if topic and topic in cards.topics() and st.session_state.get("quiz.topic_link") != topic:
+        st.session_state["quiz.topic_link"] = topic
+        st.session_state["quiz.mode"] = "drill"
+        st.session_state["quiz.topics"] = [topic]
 
 
 def setup_panel(cards: Deck) -> None:
-    all_titles = titles()
+    _apply_topic_link(cards)
     mode = st.radio("Mode", list(MODES), format_func=MODES.get, horizontal=True, key="quiz.mode")
     n = st.number_input("Cards", min_value=1, max_value=50, value=10, step=1, key="quiz.n")
     topics: list[str] = []
     fill_new = True
     if mode == "drill":
-        topics = st.multiselect("Topics (empty = all)", cards.topics(), format_func=lambda t: all_titles.get(t, t),
-                                key="quiz.topics")
+        topics = st.multiselect("Topics (empty = all)", cards.topics(), format_func=topic_title, key="quiz.topics")
     elif mode == "due":
         fill_new = st.checkbox("Fill up with cards never seen", value=True, key="quiz.fill_new")
     with st.expander("Time limit per card"):
@@ -270,256 +55,180 @@ def setup_panel(cards: Deck) -> None:
         for column, kind in zip(columns, DEFAULT_TIME_LIMITS):
             limits[kind] = float(column.number_input(
                 KIND_LABELS[kind] + " (s)", min_value=1, max_value=900, value=int(limits[kind]), step=5,
-                key=f"quiz.limit.{kind}",
-            ))
+                key=f"quiz.limit.{kind}"))
     if st.button("Start session", type="primary", key="quiz.start", shortcut="S"):
-        start_session(cards, mode, int(n), topics, fill_new)
-    if st.session_state["quiz.notice"]:
-        st.info(st.session_state["quiz.notice"])
-
-
-def start_session(cards: Deck, mode: str, n: int, topics: list[str], fill_new: bool = True,
-                  card_ids: list[str] | None = None) -> None:
-    rng = _rng()
-    if card_ids is not None:
-        chosen = [cards.by_id[c] for c in card_ids if c in cards.by_id]
-    elif mode == "drill":
-        chosen = pick_drill(cards.cards, n, topics, rng)
-    elif mode == "due":
-        chosen = pick_due(cards.cards, _states(), _wall(), n, rng, fill_new=fill_new)
-    else:
-        chosen = pick_weak(cards.cards, _history(), n, rng)
-    if not chosen:
-        st.session_state["quiz.notice"] = {
-            "due": "Nothing is due right now. Tick “Fill up with cards never seen” or try a timed drill.",
-            "weak": "No history yet for this profile: answer a drill first, then weak spots can be found.",
-        }.get(mode, "No cards match those topics.")
-        return
-    session = build_session(mode, chosen, rng, st.session_state["quiz.limits"])
-    profile_id, _ = active_profile()
-    if profile_id is not None:
-        session.db_session_id = _save(store.start_session, profile_id, mode, len(chosen), _wall())
-    session.start(_clock())
-    st.session_state["quiz.session"] = session
-    st.session_state["quiz.notice"] = None
-    st.session_state["quiz.format_error"] = None
-
-
-# ----- answering (widget callbacks: they run before the page re-renders) --------------------------------------
-def _session() -> QuizSession:
-    return st.session_state["quiz.session"]
-
-
-def _act(action: Callable[[QuizSession, float], Outcome | None]) -> None:
-    """Apply one answer; a stale click (the card already timed out) is ignored."""
-    try:
-        outcome = action(_session(), _clock())
-    except PhaseError:
-        return
-    if outcome is not None:
-        record(outcome)
-
-
-def _on_choice(option: int) -> None:
-    _act(lambda s, now: s.answer_choice(option, now))
-
-
-def _on_numeric(key: str) -> None:
-    text = st.session_state.get(key, "")
-
-    def answer(s: QuizSession, now: float) -> Outcome:
-        return s.answer_numeric(text, now)
-
-    try:
-        _act(answer)
-        st.session_state["quiz.format_error"] = None
-    except NumericFormatError as exc:  # not counted: the clock keeps running and the card stays open
-        st.session_state["quiz.format_error"] = str(exc)
-
-
-def _on_reveal() -> None:
-    _act(lambda s, now: s.reveal(now))
-
-
-def _on_grade(keys: list[str]) -> None:
-    ticked = [bool(st.session_state.get(k)) for k in keys]
-    _act(lambda s, now: s.grade_explain(ticked))
-
-
-def _on_next() -> None:
-    session = _session()
-    try:
-        session.next(_clock())
-    except PhaseError:
-        return
-    st.session_state["quiz.format_error"] = None
-    if session.phase == "done":
-        _finish_in_store(session)
-
-
-def _on_end() -> None:
-    session = _session()
-    session.end()
-    _finish_in_store(session)
-
-
-def _finish_in_store(session: QuizSession) -> None:
-    if session.db_session_id is not None:
-        summary = session.summary()
-        _save(store.finish_session, session.db_session_id, summary.correct, summary.score, _wall())
-
-
-def _on_new_session() -> None:
-    st.session_state["quiz.session"] = None
+        quiz_flow.start_session(cards, mode, int(n), topics, fill_new)
+    if quiz_flow.notice():
+        st.info(quiz_flow.notice())
 
 
 # ----- the countdown: the only part that reruns every second --------------------------------------------------
 @st.fragment(run_every=1.0)
 def countdown() -> None:
-    session: QuizSession | None = st.session_state.get("quiz.session")
-    if session is None or session.phase != "asking":
+    session = quiz_flow.current()
+    if session is None or session.phase != "asking" or session.paused:
         return
-    now = _clock()
+    now = quiz_flow._clock()
     if session.expired(now):
-        record(session.timeout(now))  # running out of time counts as a miss
+        quiz_flow.on_timeout()  # running out of time counts as a miss
         st.rerun(scope="app")
     left = session.remaining(now)
     st.progress(left / session.limit(), text=f":material/timer: {math.ceil(left)} s left")
 
 
-# ----- rendering a card ---------------------------------------------------------------------------------------
+# ----- a card -------------------------------------------------------------------------------------------------
 def session_header(session: QuizSession) -> None:
     left, middle, right, end = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
     left.markdown(f"**{MODES[session.mode]}** · card {session.index + 1} of {len(session.questions)}")
     middle.metric("Score", session.score)
-    right.metric("Streak", f"{session.streak} 🔥" if session.streak >= 2 else session.streak)
-    end.button("End session", key="quiz.end", on_click=_on_end)
+    right.metric("Streak", session.streak)
+    end.button("End session", key="quiz.end", on_click=quiz_flow.on_end)
 
 
 def card_view(session: QuizSession) -> None:
     q = session.current()
+    typed = TYPED_LABELS.get(q.kind) if session.phase == "asking" and not session.paused else None
+    quiz_keys(card=f"{id(session)}.{session.index}", watch=session.phase == "asking" and not session.paused,
+              focus=typed, on_hidden=quiz_flow.on_pause)
     stars = "★" * q.difficulty + "☆" * (3 - q.difficulty)
-    st.caption(f"{KIND_LABELS[q.kind]} · {titles().get(q.topic, q.topic)} · {stars}")
+    st.caption(f"{KIND_LABELS[q.kind]} · {topic_title(q.topic)} · {stars}")
+    if session.paused:
+        st.info("Paused: the clock has stopped and the card is hidden until you come back.", icon=":material/pause:")
+        st.button("Resume", key=f"quiz.resume.{session.index}", on_click=quiz_flow.on_resume, shortcut="P",
+                  type="primary")
+        st.caption("Key P resumes.")
+        return
     st.markdown(q.prompt)
+    if q.kind == "formula":
+        symbols(q)
     if q.picture is not None:
-        st.altair_chart(trajectory_chart(q.picture), width="content")
+        show_trajectory(q.picture, key=f"quiz.picture.{session.index}")
     if session.phase == "asking":
         countdown()
         answer_widgets(session, q)
     elif session.phase == "grading":
-        grading_form(session, q)
+        grading_panel(session, q)
     elif session.phase == "feedback":
         feedback(session, q, session.outcomes[-1])
+    elif session.phase == "withdrawn":
+        st.info(quiz_flow.notice() or "Answer taken back.", icon=":material/undo:")
+        solution(q)
+        next_button(session)
+
+
+def symbols(q: Question) -> None:
+    lines = [f"- `{v.name}`" + (f" (or `{'`, `'.join(v.aliases)}`)" if v.aliases else "")
+             + f": {v.meaning}" + (f" ${v.latex}$" if v.latex else "") for v in q.variables]
+    st.markdown("**Symbols you may use**\n\n" + "\n".join(lines)
+                + "\n\nOperators `+ - * / **`, functions such as `sqrt`, `exp`, `log`.")
 
 
 def answer_widgets(session: QuizSession, q: Question) -> None:
     i = session.index
     if q.kind in ("choice", "name"):
         for j, option in enumerate(q.options):
-            st.button(f"**{j + 1}.** {option}", key=f"quiz.option.{i}.{j}", on_click=_on_choice, args=(j,),
+            st.button(f"**{j + 1}.** {option}", key=f"quiz.option.{i}.{j}", on_click=quiz_flow.on_choice, args=(j,),
                       shortcut=str(j + 1), width="stretch")
-        st.caption("Keys 1–%d pick an answer." % len(q.options))
-    elif q.kind == "numeric":
-        key = f"quiz.number.{i}"
-        with st.form(f"quiz.numeric_form.{i}", border=False):
-            st.text_input("Your answer", key=key, placeholder="0.25, 2.5e-1 or 1/4")
-            st.form_submit_button("Submit answer", key=f"quiz.submit.{i}", on_click=_on_numeric, args=(key,))
-        if st.session_state["quiz.format_error"]:
-            st.warning(st.session_state["quiz.format_error"] + " The card is still open.", icon=":material/edit:")
-        st.caption("Enter submits.")
+        st.caption("Keys 1–%d pick an answer; P pauses." % len(q.options))
+    elif q.kind in TYPED_LABELS:
+        key = f"quiz.typed.{i}"
+        placeholder = "0.25, 2.5e-1 or 1/4" if q.kind == "numeric" else "for example lr * m / (sqrt(v) + eps)"
+        with st.form(f"quiz.typed_form.{i}", border=False):
+            st.text_input(TYPED_LABELS[q.kind], key=key, placeholder=placeholder)
+            st.form_submit_button("Submit answer", key=f"quiz.submit.{i}", on_click=quiz_flow.on_typed,
+                                  args=(key, q.kind))
+        problem = quiz_flow.input_error()
+        if problem:
+            message, caret = problem
+            st.warning(message + " The card is still open.", icon=":material/edit:")
+            if caret:
+                st.code(caret, language=None)
+        st.caption("Enter submits; the cursor is already in the box.")
     else:
-        st.info("Answer out loud as you would in an interview, then reveal the model answer and tick what you said.")
-        st.button("Reveal the model answer", key=f"quiz.reveal.{i}", on_click=_on_reveal, shortcut="V", type="primary")
-        st.caption("Key V reveals.")
+        st.info("Answer out loud as you would in an interview, then reveal the model answer and grade yourself.")
+        st.button("Reveal the model answer", key=f"quiz.reveal.{i}", on_click=quiz_flow.on_reveal, shortcut="V",
+                  type="primary")
+        st.caption("Key V reveals; P pauses.")
+    st.button("Pause", key=f"quiz.pause.{i}", on_click=quiz_flow.on_pause, shortcut="P")
 
 
-def grading_form(session: QuizSession, q: Question) -> None:
+def grading_panel(session: QuizSession, q: Question) -> None:
     st.markdown("**Model answer**")
-    st.markdown(q.answer)
-    keys = [f"quiz.point.{session.index}.{j}" for j in range(len(q.key_points))]
-    with st.form(f"quiz.grade_form.{session.index}"):
-        st.markdown("**Tick each key point you made:**")
-        for key, point in zip(keys, q.key_points):
-            st.checkbox(point, key=key)
-        st.form_submit_button("Grade my answer", key=f"quiz.grade.{session.index}", on_click=_on_grade, args=(keys,),
-                              type="primary")
-
-
-def feedback(session: QuizSession, q: Question, outcome: Outcome) -> None:
-    if outcome.timed_out:
-        st.error("Time ran out: counted as a miss.", icon=":material/timer_off:")
-    elif outcome.correct:
-        a = outcome.award
-        st.success(f"Right! +{a.total} points (base {a.base}, speed +{a.speed_bonus}, streak +{a.streak_bonus}) "
-                   f"in {outcome.elapsed_s:.1f} s.", icon=":material/check_circle:")
-    else:
-        st.error(f"Not this time ({outcome.response}).", icon=":material/cancel:")
-    if q.kind in ("choice", "name") and q.correct is not None:
-        st.markdown(f"**Answer:** {q.options[q.correct]}")
-    if q.kind == "numeric" and q.value is not None:
-        st.markdown(f"**Exact value:** `{q.value:.6g}`" + (f" · you typed `{outcome.response}`" if not outcome.timed_out else ""))
     st.markdown(q.answer)
     if q.key_points:
         st.markdown("**Key points**\n\n" + "\n".join(f"- {p}" for p in q.key_points))
-    st.markdown(f"Read more: [{titles().get(q.topic, q.topic)}]({section_url(q.topic)})")
+    st.markdown("**How well did you know it?**")
+    columns = st.columns(len(GRADE_LABELS))
+    for column, (rating, label) in zip(columns, GRADE_LABELS.items()):
+        column.button(f"{rating} · {label}", key=f"quiz.grade.{session.index}.{rating}", on_click=quiz_flow.on_grade,
+                      args=(rating,), shortcut=str(rating), help=GRADE_HELP[rating], width="stretch",
+                      type="primary" if rating == 3 else "secondary")
+    st.caption("Keys 1–4 grade (FSRS's scale: Again, Hard, Good, Easy). Your grade schedules the card; explained "
+               "cards earn no speed bonus, since the clock cannot tell a fast answer from a fast click.")
+
+
+def feedback(session: QuizSession, q: Question, outcome: Outcome) -> None:
+    a = outcome.award
+    if outcome.timed_out:
+        st.error("Time ran out: counted as a miss.", icon=":material/timer_off:")
+    elif outcome.self_graded:
+        if outcome.elapsed_s < QUICK_REVEAL_S:
+            points = f"no points: the answer was revealed within {QUICK_REVEAL_S:.0f} s"
+        else:
+            points = f"+{a.total} points (base {a.base}, streak +{a.streak_bonus}; no speed bonus for self-graded cards)"
+        (st.success if outcome.correct else st.error)(f"Graded **{outcome.response}**: {points}.",
+                                                       icon=":material/grading:")
+    elif outcome.correct:
+        st.success(f"Right! +{a.total} points (base {a.base}, speed +{a.speed_bonus}, streak +{a.streak_bonus}) "
+                   f"in {outcome.elapsed_s:.1f} s.", icon=":material/check_circle:")
+    else:
+        st.error(f"Not this time ({progress_store.escape_markdown(outcome.response)}).", icon=":material/cancel:")
+    if outcome.detail:
+        st.caption(outcome.detail)
+    if q.kind == "formula" and outcome.response and not outcome.timed_out:
+        try:
+            st.markdown("You wrote")
+            st.latex(to_latex(outcome.response, q.variables))
+        except FormulaError:
+            pass
+    if not outcome.self_graded:
+        solution(q, outcome)
+    st.markdown(f"Read more: [{topic_title(q.topic)}]({topic_url(q.topic)})")
+    if quiz_flow.notice():
+        st.info(quiz_flow.notice())
+    left, right = st.columns([1, 3])
+    with right:
+        undo_label = "Undo this grade" if outcome.self_graded else "Undo this answer"
+        st.button(undo_label, key=f"quiz.undo.{session.index}", on_click=quiz_flow.on_undo, shortcut="U",
+                  help="Mis-pressed? Takes the answer back (unless another tab has reviewed the card since).")
+    with left:
+        next_button(session)
+    st.caption("Key N continues; U undoes.")
+
+
+def solution(q: Question, outcome: Outcome | None = None) -> None:
+    if q.kind in ("choice", "name") and q.correct is not None:
+        st.markdown(f"**Answer:** {q.options[q.correct]}")
+    if q.kind == "numeric" and q.value is not None:
+        typed = f" · you typed `{outcome.response}`" if outcome is not None and not outcome.timed_out else ""
+        st.markdown(f"**Exact value:** `{q.value:.6g}`{typed}")
+    if q.kind == "formula" and q.expression:
+        st.markdown("**The rule**")
+        st.latex(to_latex(q.expression, q.variables))
+    st.markdown(q.answer)
+    if q.key_points and q.kind != "explain":
+        st.markdown("**Key points**\n\n" + "\n".join(f"- {p}" for p in q.key_points))
+
+
+def next_button(session: QuizSession) -> None:
     last = session.index + 1 >= len(session.questions)
-    st.button("See the summary" if last else "Next card", key=f"quiz.next.{session.index}", on_click=_on_next,
-              shortcut="N", type="primary")
-    st.caption("Key N continues.")
-
-
-# ----- charts -------------------------------------------------------------------------------------------------
-def trajectory_chart(picture: dict[str, Any]) -> alt.LayerChart:
-    """A static, unlabelled picture: the loss surface, the path, its start and its end."""
-    grid = picture["grid"]
-    xs, ys = grid["x"], grid["y"]
-    # Cells overlap by a few percent so the canvas shows no seams between them.
-    dx, dy = (xs[1] - xs[0]) * 0.52, (ys[1] - ys[0]) * 0.52
-    low = min(min(row) for row in grid["loss"])
-    cells = pd.DataFrame(
-        [(x - dx, x + dx, y - dy, y + dy, loss) for y, row in zip(ys, grid["loss"]) for x, loss in zip(xs, row)],
-        columns=["x", "x2", "y", "y2", "loss"],
-    )
-    # log1p keeps the valley floor visible next to walls hundreds of times higher.
-    cells["height"] = (cells["loss"] - low).map(math.log1p) if picture.get("log_scale", True) else cells["loss"]
-    (x0, x1), (y0, y1) = picture["bounds"]
-    x_scale = alt.Scale(domain=[x0, x1], nice=False, zero=False)
-    y_scale = alt.Scale(domain=[y0, y1], nice=False, zero=False)
-    surface = alt.Chart(cells).mark_rect(strokeWidth=0).encode(
-        x=alt.X("x:Q", scale=x_scale, title=None), x2="x2", y=alt.Y("y:Q", scale=y_scale, title=None), y2="y2",
-        color=alt.Color("height:Q", scale=alt.Scale(scheme="greys", reverse=True), legend=None),
-    )
-    path = pd.DataFrame(picture["path"], columns=["x", "y"]).reset_index(names="step")
-    line = alt.Chart(path).mark_line(color="#d9480f", strokeWidth=2, clip=True,
-                                     point=alt.OverlayMarkDef(size=14, color="#d9480f", clip=True)).encode(
-        x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale), order="step:Q",
-    )
-    start = path.iloc[[0]].assign(label="start")
-    start_mark = alt.Chart(start).mark_point(size=140, filled=True, color="#2f9e44", clip=True).encode(
-        x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale))
-    start_text = alt.Chart(start).mark_text(dy=-14, fontWeight="bold", color="#2f9e44", clip=True).encode(
-        x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale), text="label:N")
-    end_mark = alt.Chart(path.iloc[[-1]]).mark_point(size=120, shape="diamond", filled=True, color="#1c7ed6",
-                                                     clip=True).encode(
-        x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale))
-    width = 520
-    height = int(max(220, min(520, width * (y1 - y0) / (x1 - x0))))
-    return (surface + line + start_mark + start_text + end_mark).properties(width=width, height=height)
-
-
-def topic_accuracy_chart(rows: pd.DataFrame) -> alt.Chart:
-    return alt.Chart(rows).mark_bar().encode(
-        x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="Accuracy"),
-        y=alt.Y("section:N", sort="x", title=None),
-        color=alt.Color("accuracy:Q", scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"), legend=None),
-        tooltip=["section", "correct", "answered", alt.Tooltip("accuracy:Q", format=".0%")],
-    ).properties(height=alt.Step(32))
+    st.button("See the summary" if last else "Next card", key=f"quiz.next.{session.index}",
+              on_click=quiz_flow.on_next, shortcut="N", type="primary")
 
 
 # ----- the end-of-session summary -----------------------------------------------------------------------------
 def summary_view(cards: Deck, session: QuizSession) -> None:
     summary = session.summary()
-    all_titles = titles()
     st.subheader("Session summary")
     a, b, c, d = st.columns(4)
     a.metric("Score", summary.score)
@@ -527,11 +236,8 @@ def summary_view(cards: Deck, session: QuizSession) -> None:
     c.metric("Best streak", summary.best_streak)
     d.metric("Time", f"{summary.total_time_s:.0f} s")
     if summary.answered:
-        # Short section names: full titles are too long for chart axes.
-        rows = pd.DataFrame([
-            {"section": SECTIONS.get(t.topic, t.topic), "correct": t.correct, "answered": t.total, "accuracy": t.accuracy}
-            for t in summary.per_topic
-        ])
+        rows = pd.DataFrame([{"section": topic_short_title(t.topic), "correct": t.correct, "answered": t.total,
+                              "accuracy": t.accuracy} for t in summary.per_topic])
         st.markdown("**Accuracy per topic**")
         st.altair_chart(topic_accuracy_chart(rows), width="stretch")
         st.markdown("**Time per card**")
@@ -541,44 +247,48 @@ def summary_view(cards: Deck, session: QuizSession) -> None:
         for q in summary.missed:
             gist = q.prompt.split("\n")[0]
             gist = gist if len(gist) < 140 else gist[:137] + "…"
-            st.markdown(f"- {gist} — [{all_titles.get(q.topic, q.topic)}]({section_url(q.topic)})")
+            st.markdown(f"- {gist} — [{topic_title(q.topic)}]({topic_url(q.topic)})")
         missed_ids = list(dict.fromkeys(q.card_id for q in summary.missed))
         if st.button("Drill the missed cards now", key="quiz.redo_missed"):
-            start_session(cards, "drill", len(missed_ids), [], card_ids=missed_ids)
+            quiz_flow.start_session(cards, "drill", len(missed_ids), [], card_ids=missed_ids)
             st.rerun()
     elif summary.answered:
         st.success("No misses this time.")
-    st.button("New session", key="quiz.new_session", on_click=_on_new_session, type="primary")
+    st.button("New session", key="quiz.new_session", on_click=quiz_flow.on_new_session, type="primary")
 
 
 def _per_card_table(session: QuizSession) -> pd.DataFrame:
     rows = []
     for o in session.outcomes:
         result = "timeout" if o.timed_out else ("right" if o.correct else "wrong")
-        rows.append({
-            "#": o.index + 1,
-            "card": o.card_id,
-            "topic": SECTIONS.get(o.topic, o.topic),
-            "result": f"{RESULT_ICONS[result]} {result}",
-            "seconds": round(o.elapsed_s, 1),
-            "limit": int(o.limit_s),
-            "points": o.points,
-        })
+        rows.append({"#": o.index + 1, "card": o.card_id, "topic": topic_short_title(o.topic),
+                     "result": f"{RESULT_ICONS[result]} {result}", "grade": GRADE_LABELS.get(o.rating, ""),
+                     "seconds": round(o.elapsed_s, 1), "limit": int(o.limit_s), "points": o.points})
     return pd.DataFrame(rows)
 
 
 # ----- the page -----------------------------------------------------------------------------------------------
 def render() -> None:
-    _init_state()
+    quiz_flow.init_state()
     st.title("Interview practice")
-    cards = deck()
-    storage_banner()
-    session: QuizSession | None = st.session_state["quiz.session"]
-    profile_picker("quiz", locked=session is not None and session.phase != "done")
+    cards = quiz_flow.deck()
+    progress_store.profile_panel("quiz", locked=quiz_flow.running())
+    token = st.query_params.get("resume")
+    if quiz_flow.current() is None and token and st.session_state.get("quiz.resume_tried") != token:
+        if quiz_flow.try_resume(token):
+            st.session_state["quiz.resume_tried"] = token
+            st.toast("Picked up your session where you left it.", icon=":material/restore:")
+        elif progress_store.profile() is not None or progress_store.access_mode() == "local":
+            st.session_state["quiz.resume_tried"] = token
+            st.query_params.pop("resume", None)
+        else:
+            st.info("Open your profile to continue the session you were in.")
+    progress_store.banner()
+    session = quiz_flow.current()
     if session is None:
         st.caption(f"{len(cards)} cards across {len(cards.topics())} sections.")
         setup_panel(cards)
-        if st.session_state["quiz.session"] is not None:
+        if quiz_flow.current() is not None:
             st.rerun()
         return
     if session.phase == "done":

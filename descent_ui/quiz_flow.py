@@ -1,0 +1,355 @@
+"""What happens between the quiz's widgets and the store: starting, answering, grading, undoing, pausing, resuming.
+
+Answers arrive in widget callbacks, which Streamlit runs before the page script: each answer is committed to the
+store there (`record`), before anything is rendered, so an answer survives the tab closing right after the click.
+After every change the session's snapshot is kept under the tab's resume token (``?resume=`` in the URL), so a
+reload (F5) picks the session up where it was. Session-state keys are namespaced ``quiz.*``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import streamlit as st
+
+from descent_core.quiz import Deck, load_deck, resume, srs, store
+from descent_core.quiz.errors import UndoRefused
+from descent_core.quiz.formulas import FormulaError
+from descent_core.quiz.session import (DEFAULT_TIME_LIMITS, NumericFormatError, Outcome, PhaseError, QuizSession,
+                                       build_session, pick_drill, pick_due, pick_weak)
+
+from . import progress_store
+
+MEMORY_SNAPSHOTS = 500  # sessions without a stored profile, kept in this process for a reload
+
+
+# ----- clocks (tests replace these) ---------------------------------------------------------------------------
+def _clock() -> float:
+    """Seconds on a monotonic clock: what the countdown and answer times are measured with."""
+    return time.monotonic()
+
+
+def _wall() -> datetime:
+    """Wall-clock UTC time stamped on reviews and used for due dates."""
+    return datetime.now(timezone.utc)
+
+
+def wall() -> datetime:
+    return _wall()
+
+
+@st.cache_resource(show_spinner="Loading the decks…")
+def deck() -> Deck:
+    return load_deck()
+
+
+@st.cache_resource
+def _memory_snapshots() -> tuple[OrderedDict, threading.Lock]:
+    """Snapshots of sessions played without a stored profile, keyed by the resume token's hash (bounded)."""
+    return OrderedDict(), threading.Lock()
+
+
+# ----- state --------------------------------------------------------------------------------------------------
+def init_state() -> None:
+    st.session_state.setdefault("quiz.session", None)
+    st.session_state.setdefault("quiz.limits", dict(DEFAULT_TIME_LIMITS))
+    st.session_state.setdefault("quiz.history", [])
+    st.session_state.setdefault("quiz.states", {})
+    st.session_state.setdefault("quiz.input_error", None)
+    st.session_state.setdefault("quiz.notice", None)
+    st.session_state.setdefault("quiz.recorded", None)
+    opened = progress_store.opened_count()
+    if st.session_state.get("quiz.profile_seen") != opened:  # another profile: what memory kept was the old one's
+        st.session_state["quiz.profile_seen"] = opened
+        st.session_state["quiz.states"] = {}
+        st.session_state["quiz.history"] = []
+
+
+def current() -> QuizSession | None:
+    return st.session_state.get("quiz.session")
+
+
+def running() -> bool:
+    session = current()
+    return session is not None and session.phase != "done"
+
+
+def notice() -> str | None:
+    return st.session_state.get("quiz.notice")
+
+
+def input_error() -> tuple[str, str] | None:
+    return st.session_state.get("quiz.input_error")
+
+
+def _rng() -> random.Random:
+    return random.Random(st.session_state.get("quiz.seed"))  # tests pin the draw
+
+
+def states() -> dict[str, dict]:
+    """FSRS states for choosing due cards: the store's when a profile is open, this session's otherwise."""
+    profile = progress_store.profile()
+    if profile is not None:
+        stored = progress_store.read(lambda e: store.load_states(e, profile.id))
+        if stored is not None:
+            return stored
+    return st.session_state["quiz.states"]
+
+
+def history() -> list[tuple[str, str, bool]]:
+    profile = progress_store.profile()
+    if profile is not None:
+        rows = progress_store.read(lambda e: store.load_reviews(e, profile.id))
+        if rows is not None:
+            return [(r["card_id"], r["topic"], bool(r["correct"])) for r in rows]
+    return list(st.session_state["quiz.history"])
+
+
+def suspended() -> set[str]:
+    profile = progress_store.profile()
+    if profile is None:
+        return set()
+    return progress_store.read(lambda e: store.suspended_cards(e, profile.id), set()) or set()
+
+
+# ----- recording ----------------------------------------------------------------------------------------------
+def record(outcome: Outcome) -> None:
+    """Schedule the card with FSRS and commit the review (its own transaction), before any rendering."""
+    now = _wall()
+    scheduler = progress_store.scheduler()
+
+    def schedule(before: dict | None) -> dict:
+        return srs.review(scheduler, outcome.card_id, before, outcome.rating, now, outcome.elapsed_s)
+
+    memory = st.session_state["quiz.states"]
+    memory[outcome.card_id] = schedule(memory.get(outcome.card_id))
+    st.session_state["quiz.history"].append((outcome.card_id, outcome.topic, outcome.correct))
+    st.session_state["quiz.recorded"] = None
+    profile, session = progress_store.profile(), current()
+    if profile is not None and session is not None:
+        row = store.ReviewRow(outcome.card_id, outcome.topic, now, outcome.rating, outcome.correct, outcome.timed_out,
+                              round(outcome.elapsed_s * 1000), outcome.points)
+        session_id = session.db_session_id
+        st.session_state["quiz.recorded"] = progress_store.save(
+            lambda e: store.record_review(e, profile.id, row, schedule, session_id), keep=True)
+    keep_snapshot()
+
+
+def keep_snapshot() -> None:
+    """Store the session as it is now under this tab's resume token (cleared once the session is done)."""
+    session, token = current(), st.session_state.get("quiz.token")
+    if session is None or not token:
+        return
+    data = None if session.phase == "done" else resume.session_snapshot(session, _clock(), _settings())
+    profile = progress_store.profile()
+    if profile is not None and session.db_session_id is not None:
+        session_id = session.db_session_id
+        progress_store.save(lambda e: resume.save_snapshot(e, profile.id, session_id, token, data), keep=True)
+        return
+    kept, lock = _memory_snapshots()
+    with lock:
+        key = resume.resume_key(token)
+        kept.pop(key, None)
+        if data is not None:
+            kept[key] = data
+            while len(kept) > MEMORY_SNAPSHOTS:
+                kept.popitem(last=False)
+
+
+def _settings() -> dict[str, Any]:
+    return {key: st.session_state.get(f"quiz.{key}") for key in ("mode", "n", "topics", "fill_new")} | {
+        "limits": dict(st.session_state["quiz.limits"])}
+
+
+def try_resume(token: str) -> bool:
+    """Pick the session this tab's token names back up (after a reload). False when there is none to resume."""
+    profile = progress_store.profile()
+    local = progress_store.access_mode() == "local"
+    found = None
+    if progress_store.engine() is not None and (profile is not None or local):
+        found = progress_store.read(lambda e: resume.load_snapshot(e, token, None if local else profile.id))
+        if found is not None and (profile is None or found[0] != profile.id) and not progress_store.adopt(found[0]):
+            found = None
+    data = found[1] if found is not None else None
+    if data is None and profile is None:
+        kept, lock = _memory_snapshots()
+        with lock:
+            data = kept.get(resume.resume_key(token))
+    if data is None:
+        return False
+    try:
+        session = resume.restore_session(data, _clock())
+    except (KeyError, TypeError, ValueError):
+        return False
+    for key, value in (data.get("settings") or {}).items():
+        if key == "limits" and isinstance(value, dict):
+            st.session_state["quiz.limits"].update(value)
+        elif value is not None:
+            st.session_state[f"quiz.{key}"] = value
+    st.session_state["quiz.session"] = session
+    st.session_state["quiz.token"] = token
+    return True
+
+
+# ----- starting -----------------------------------------------------------------------------------------------
+def start_session(cards: Deck, mode: str, n: int, topics: list[str], fill_new: bool = True,
+                  card_ids: list[str] | None = None) -> None:
+    rng = _rng()
+    skip = suspended()
+    pool = [c for c in cards.cards if c.id not in skip]
+    if card_ids is not None:
+        chosen = [cards.by_id[c] for c in card_ids if c in cards.by_id]
+    elif mode == "drill":
+        chosen = pick_drill(pool, n, topics, rng)
+    elif mode == "due":
+        chosen = pick_due(pool, states(), _wall(), n, rng, fill_new=fill_new)
+    else:
+        chosen = pick_weak(pool, history(), n, rng)
+    if not chosen:
+        st.session_state["quiz.notice"] = {
+            "due": "Nothing is due right now. Tick “Fill up with cards never seen” or try a timed drill.",
+            "weak": "No history yet for this profile: answer a drill first, then weak spots can be found.",
+        }.get(mode, "No cards match those topics.")
+        return
+    session = build_session(mode, chosen, rng, st.session_state["quiz.limits"])
+    profile = progress_store.profile()
+    if profile is not None:
+        session.db_session_id = progress_store.save(lambda e: store.start_session(e, profile.id, mode, len(chosen), _wall()))
+    session.start(_clock())
+    token = resume.new_token()
+    st.session_state.update({"quiz.session": session, "quiz.token": token, "quiz.notice": None,
+                             "quiz.input_error": None, "quiz.recorded": None})
+    st.query_params["resume"] = token
+    keep_snapshot()
+
+
+# ----- answering (widget callbacks) ---------------------------------------------------------------------------
+def _act(action: Callable[[QuizSession, float], Outcome | None]) -> None:
+    """Apply one action; a stale click (the card already timed out, or is paused) is ignored."""
+    session = current()
+    if session is None:
+        return
+    try:
+        outcome = action(session, _clock())
+    except PhaseError:
+        return
+    if outcome is not None:
+        record(outcome)
+    else:
+        keep_snapshot()
+
+
+def on_choice(option: int) -> None:
+    _act(lambda s, now: s.answer_choice(option, now))
+
+
+def on_typed(key: str, kind: str) -> None:
+    """Numeric and formula answers: unreadable text is explained and not counted (the card stays open)."""
+    text = st.session_state.get(key, "")
+    answer = (lambda s, now: s.answer_numeric(text, now)) if kind == "numeric" else (lambda s, now: s.answer_formula(text, now))
+    try:
+        _act(answer)
+        st.session_state["quiz.input_error"] = None
+    except NumericFormatError as exc:
+        st.session_state["quiz.input_error"] = (str(exc), "")
+    except FormulaError as exc:
+        st.session_state["quiz.input_error"] = (exc.message, exc.caret)
+
+
+def on_reveal() -> None:
+    _act(lambda s, now: s.reveal(now))
+
+
+def on_grade(rating: int) -> None:
+    _act(lambda s, now: s.grade_self(rating))
+
+
+def on_timeout() -> None:
+    _act(lambda s, now: s.timeout(now) if s.expired(now) else None)
+
+
+def on_undo() -> None:
+    """Take back the last grade: in the store first (refused if another tab reviewed the card since), then here."""
+    session = current()
+    if session is None or session.phase != "feedback":
+        return
+    recorded: store.Recorded | None = st.session_state.get("quiz.recorded")
+    profile = progress_store.profile()
+    if recorded is not None and profile is not None:
+        engine = progress_store.engine()
+        try:
+            if engine is not None:
+                store.undo_review(engine, profile.id, recorded)
+        except UndoRefused as exc:
+            st.session_state["quiz.notice"] = str(exc)
+            return
+        except Exception as exc:
+            st.session_state["quiz.notice"] = f"The answer could not be taken back ({progress_store.describe(exc)})."
+            return
+    outcome = session.undo()
+    memory = st.session_state["quiz.states"]
+    if recorded is not None and recorded.before is not None:
+        memory[outcome.card_id] = recorded.before
+    if st.session_state["quiz.history"]:
+        st.session_state["quiz.history"].pop()
+    st.session_state["quiz.recorded"] = None
+    st.session_state["quiz.notice"] = ("Grade taken back: grade the card again." if outcome.self_graded else
+                                       "Answer taken back: it counts for nothing, and the card is not rescheduled.")
+    keep_snapshot()
+
+
+def on_pause() -> None:
+    session = current()
+    if session is not None:
+        session.pause(_clock())
+        keep_snapshot()
+
+
+def on_resume() -> None:
+    session = current()
+    if session is not None:
+        session.resume(_clock())
+        keep_snapshot()
+
+
+def on_next() -> None:
+    session = current()
+    if session is None:
+        return
+    try:
+        session.next(_clock())
+    except PhaseError:
+        return
+    st.session_state["quiz.input_error"] = None
+    st.session_state["quiz.notice"] = None
+    st.session_state["quiz.recorded"] = None
+    if session.phase == "done":
+        _finish(session)
+    keep_snapshot()
+
+
+def on_end() -> None:
+    session = current()
+    if session is not None:
+        session.end()
+        _finish(session)
+        keep_snapshot()
+
+
+def _finish(session: QuizSession) -> None:
+    st.query_params.pop("resume", None)
+    if session.db_session_id is not None:
+        summary = session.summary()
+        session_id = session.db_session_id
+        progress_store.save(lambda e: store.finish_session(e, session_id, summary.correct, summary.score, _wall()))
+
+
+def on_new_session() -> None:
+    st.session_state["quiz.session"] = None
+    st.session_state["quiz.token"] = None
+    st.query_params.pop("resume", None)

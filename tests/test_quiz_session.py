@@ -111,16 +111,75 @@ def test_parse_number_rejects_with_a_message(text):
     assert str(err.value)
 
 
-def test_explain_cards_stop_the_clock_on_reveal_and_grade_by_ticked_points():
-    s = started(explain(), explain("e2"))
+def test_explain_cards_stop_the_clock_on_reveal_and_take_an_fsrs_grade():
+    s = started(explain(), explain("e2"), explain("e3"))
     assert s.reveal(now=130.0) is None and s.phase == "grading"
     assert s.remaining(now=10_000.0) == 60.0  # clock frozen after reveal
-    outcome = s.grade_explain([True, True, False])
-    assert outcome.correct and outcome.elapsed_s == 30.0 and outcome.credit == pytest.approx(2 / 3)
-    assert outcome.award.base == round(200 * 2 / 3)
+    with pytest.raises(ValueError, match="1, 2, 3 or 4"):
+        s.grade_self(5)
+    good = s.grade_self(Rating.Good)
+    assert good.correct and good.self_graded and good.rating == Rating.Good and good.elapsed_s == 30.0
+    assert good.award.base == 200 and good.award.speed_bonus == 0 and good.response == "Good"
     s.next(now=131.0)
-    s.reveal(now=135.0)
-    assert not s.grade_explain([True, False, False]).correct
+    s.reveal(now=141.0)
+    hard = s.grade_self(Rating.Hard)
+    assert hard.correct and hard.award.base == 100 and hard.award.speed_bonus == 0  # half credit, no speed
+    s.next(now=142.0)
+    s.reveal(now=152.0)
+    again = s.grade_self(Rating.Again)
+    assert not again.correct and again.points == 0 and again.rating == Rating.Again and s.streak == 0
+
+
+def test_self_grading_cannot_be_gamed_by_revealing_at_once():
+    """The attack from the issue: reveal immediately and claim the top grade. It schedules the card, earns nothing."""
+    s = started(explain(), explain("e2"))
+    s.reveal(now=101.0)  # one second after the card appeared
+    easy = s.grade_self(Rating.Easy)
+    assert easy.rating == Rating.Easy and easy.points == 0 and easy.award.speed_bonus == 0
+    s.next(now=102.0)
+    s.reveal(now=102.0 + 40)  # answered aloud for 40 s: Easy earns what Good earns, and never a speed bonus
+    honest = s.grade_self(Rating.Easy)
+    assert honest.award.base == 200 and honest.award.speed_bonus == 0
+
+
+@given(st.floats(0, 89), st.sampled_from([1, 2, 3, 4]))
+def test_no_speed_bonus_for_self_graded_cards_ever(reveal_after, rating):
+    s = started(explain())
+    s.reveal(now=100.0 + reveal_after)
+    outcome = s.grade_self(rating)
+    assert outcome.award.speed_bonus == 0 and outcome.points <= 200 * 1.0
+    assert outcome.rating == rating  # the learner's grade is what FSRS gets
+
+
+def test_machine_checked_answers_keep_their_speed_bonus():
+    s = started(choice())
+    outcome = s.answer_choice(1, now=103.0)
+    assert outcome.award.speed_bonus > 0 and not outcome.self_graded
+
+
+def test_undo_a_self_grade_to_grade_again_and_withdraw_a_checked_answer():
+    s = started(explain(), choice("c2"))
+    s.reveal(now=130.0)
+    first = s.grade_self(Rating.Again)
+    assert s.undo() is first and s.phase == "grading" and s.score == 0
+    regraded = s.grade_self(Rating.Good)
+    assert s.score == regraded.points and s.streak == 1
+    s.next(now=131.0)
+    right = s.answer_choice(1, now=133.0)
+    s.undo()
+    assert s.phase == "withdrawn" and s.score == regraded.points and s.streak == 1 and right not in s.outcomes
+    s.next(now=134.0)
+    assert s.phase == "done" and s.summary().withdrawn == 1 and s.summary().answered == 1
+
+
+def test_pause_stops_the_clock_and_hides_the_card():
+    s = started(choice())
+    s.pause(now=110.0)
+    with pytest.raises(PhaseError, match="paused"):
+        s.answer_choice(1, now=500.0)
+    assert not s.expired(now=10_000.0) and s.remaining(now=10_000.0) == 20.0
+    s.resume(now=1_000.0)
+    assert s.remaining(now=1_005.0) == 15.0
 
 
 def test_revealing_after_the_limit_is_a_timeout():

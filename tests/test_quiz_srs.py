@@ -147,30 +147,42 @@ def test_a_higher_retention_target_means_more_reviews_a_day():
 
 
 def simulated_history(weights, n_cards=70, reviews_each=11, seed=0):
-    """A learner whose memory follows FSRS with `weights`: recall at each review is drawn from that forecast."""
+    """A learner whose memory follows FSRS with `weights`, studying on the schedule the app gives with the default
+    weights (as a new user does): each recall is drawn from the true model's forecast at that moment."""
     import random
 
-    rng, truth, history = random.Random(seed), srs.make_scheduler(weights, fuzz=False), []
+    rng = random.Random(seed)
+    truth, app = srs.make_scheduler(weights, fuzz=False), srs.make_scheduler(fuzz=False)
+    history = []
     for c in range(n_cards):
-        card_id, state, when = f"card-{c}", None, T0 + timedelta(hours=rng.random() * 24)
-        for k in range(reviews_each):
-            p = srs.recall_now(truth, state, when) if state else 0.6
+        card_id, known, shown, when = f"card-{c}", None, None, T0 + timedelta(hours=rng.random() * 24)
+        for _ in range(reviews_each):
+            p = srs.recall_now(truth, known, when) if known else 0.6
             rating = Rating.Good if rng.random() < p else Rating.Again
             history.append(srs.PastReview(card_id, when, int(rating)))
-            state = srs.review(truth, card_id, state, rating, when, 5.0)
-            when = srs.due_at(state) + timedelta(hours=rng.random() * 48)
+            known = srs.review(truth, card_id, known, rating, when, 5.0)
+            shown = srs.review(app, card_id, shown, rating, when, 5.0)
+            when = srs.due_at(shown) + timedelta(hours=rng.random() * 48)
     return history
 
 
+def forgetful_weights():
+    weights = list(srs.DEFAULT_PARAMETERS)
+    weights[:4] = [0.05, 0.1, 0.3, 1.0]  # first stabilities far below the defaults'
+    weights[8] = 1.0  # and stability grows more slowly after each success
+    return weights
+
+
 def test_weights_fitted_to_a_history_predict_it_better_than_the_defaults():
-    true_weights = list(srs.DEFAULT_PARAMETERS)
-    true_weights[:4] = [0.05, 0.1, 0.3, 1.0]  # a learner who forgets much faster than the defaults assume
-    history = simulated_history(true_weights)
+    history = simulated_history(forgetful_weights())
     assert srs.fit_ready_count(history) >= srs.MIN_REVIEWS_TO_FIT
     report = srs.fit_parameters(history)
+    print(f"\nfit on {report.reviews_used} reviews: log-loss {report.loss_before:.4f} -> {report.loss_after:.4f}")
     assert report.improved and report.loss_after < report.loss_before - 0.01
     assert report.reviews_used == srs.log_loss(report.parameters, history)[1] >= srs.MIN_REVIEWS_TO_FIT
+    assert report.loss_before == pytest.approx(srs.log_loss(srs.DEFAULT_PARAMETERS, history)[0])
     srs.check_parameters(list(report.parameters))
+    assert report.parameters[0] < srs.DEFAULT_PARAMETERS[0]  # it learned that this learner forgets sooner
     with pytest.raises(ValueError, match="needs 512 reviews"):
         srs.fit_parameters(history[:100])
 

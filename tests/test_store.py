@@ -360,6 +360,38 @@ def test_settings_are_validated_and_damaged_ones_fall_back(db):
     assert profiles.load_settings(db, pid) == profiles.Settings(fit_report={"loss_before": 0.4, "loss_after": 0.3})
 
 
+def test_fitting_waits_for_enough_reviews_then_keeps_only_better_weights(db, monkeypatch):
+    pid = profiles.create_profile(db, "ada")
+    for day in range(4):
+        answer(db, pid, "gd-step", Rating.Good, T0 + timedelta(days=2 * day))
+    too_few = profiles.fit_profile(db, pid)
+    assert not too_few.fitted and too_few.reviews_ready == 3 and too_few.needed == srs.MIN_REVIEWS_TO_FIT
+    assert profiles.load_settings(db, pid).parameters is None  # the defaults until then
+    better = list(srs.DEFAULT_PARAMETERS)
+    better[0] = 0.5
+    seen = []
+
+    def fake_fit(reviews, current):  # the real optimizer is tested in test_quiz_srs.py; here only the wiring
+        seen.append((len(reviews), current))
+        return srs.FitReport(tuple(better), 0.50, 0.40 if len(seen) == 1 else 0.60, len(reviews))
+
+    monkeypatch.setattr(srs, "MIN_REVIEWS_TO_FIT", 3)
+    monkeypatch.setattr(srs, "fit_parameters", fake_fit)
+    kept = profiles.fit_profile(db, pid)
+    assert kept.kept and profiles.load_settings(db, pid).parameters == tuple(better)
+    assert profiles.load_settings(db, pid).fit_report == {"loss_before": 0.5, "loss_after": 0.4, "reviews_used": 4,
+                                                          "kept": True}
+    assert profiles.scheduler_for(profiles.load_settings(db, pid)).parameters[0] == 0.5
+    better[0] = 0.9
+    worse = profiles.fit_profile(db, pid)  # a fit that predicts worse is reported and not used
+    assert seen[1] == (4, tuple(v if i else 0.5 for i, v in enumerate(srs.DEFAULT_PARAMETERS)))
+    assert not worse.kept and profiles.load_settings(db, pid).parameters[0] == 0.5
+    assert profiles.load_settings(db, pid).fit_report["kept"] is False
+    with db.begin() as conn:
+        conn.execute(sa.text("update profiles set fit_report = '{not json' where id = :i"), {"i": pid})
+    assert profiles.load_settings(db, pid).fit_report is None
+
+
 # ----- transient errors ------------------------------------------------------------------------------------------
 def locked_error():
     return sa.exc.OperationalError("insert", {}, Exception("database is locked"))

@@ -201,8 +201,48 @@ def load_settings(engine: Engine, profile_id: int) -> Settings:
             parameters = srs.check_parameters(json.loads(row.fsrs_parameters))
         except ValueError:
             parameters = None  # damaged weights: the defaults schedule safely
-    report = json.loads(row.fit_report) if row.fit_report else None
+    try:
+        report = json.loads(row.fit_report) if row.fit_report else None
+    except ValueError:
+        report = None  # a damaged report is only lost text; the weights above were checked on their own
     return Settings(retention, parameters, report if isinstance(report, dict) else None)
+
+
+def scheduler_for(settings: Settings, fuzz: bool = True) -> Any:
+    """The fsrs.Scheduler a profile's answers are scheduled with: its fitted weights (or the defaults), its target."""
+    return srs.make_scheduler(settings.parameters, settings.desired_retention, fuzz=fuzz)
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """What `fit_profile` did: `kept` says whether the fitted weights are now in use."""
+
+    reviews_ready: int
+    needed: int
+    report: srs.FitReport | None = None
+    kept: bool = False
+
+    @property
+    def fitted(self) -> bool:
+        return self.report is not None
+
+
+def fit_profile(engine: Engine, profile_id: int) -> FitOutcome:
+    """Fit FSRS weights to this profile's own reviews once there are enough (srs.MIN_REVIEWS_TO_FIT), else keep
+    the defaults. The fitted weights are kept only when their log-loss on the same reviews is lower than that of the
+    weights in use; the report (loss before and after, reviews used) is stored either way for the Progress page."""
+    from .store import past_reviews
+
+    reviews = past_reviews(engine, profile_id)
+    ready = srs.fit_ready_count(reviews)
+    if ready < srs.MIN_REVIEWS_TO_FIT:
+        return FitOutcome(ready, srs.MIN_REVIEWS_TO_FIT)
+    current = load_settings(engine, profile_id)
+    report = srs.fit_parameters(reviews, current.parameters)
+    summary = {"loss_before": report.loss_before, "loss_after": report.loss_after, "reviews_used": report.reviews_used,
+               "kept": report.improved}
+    save_parameters(engine, profile_id, report.parameters if report.improved else current.parameters, summary)
+    return FitOutcome(ready, srs.MIN_REVIEWS_TO_FIT, report, report.improved)
 
 
 def save_retention(engine: Engine, profile_id: int, retention: float) -> None:

@@ -74,7 +74,7 @@ def render_browser(cards: Deck, profile_id: int, rows: dict[str, store.CardRow],
     card = cards.by_id[card_id]
     row = rows.get(card_id)
     with st.container(border=True):
-        st.caption(f"{topic_title(card.topic)} · {card.kind} · {card_state(row)}")
+        st.caption(f"{card.id} · {topic_title(card.topic)} · {card.kind} · {card_state(row)}")
         st.markdown(card.prompt)
         if card.answer:
             with st.expander("Answer"):

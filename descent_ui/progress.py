@@ -110,7 +110,7 @@ def retention_panel(states: dict[str, dict], now: datetime) -> None:
     day = now.replace(minute=0, second=0, microsecond=0).isoformat()
     load = _load(parameters, float(value), text, day)
     base = _load(parameters, srs.DESIRED_RETENTION, text, day)
-    st.metric("Estimated reviews per day (next 30 days)", f"{load:.1f}",
+    st.metric("Estimated reviews per day (next 30 days)", f"{load:.1f}" if load >= 1 else f"{load:.2f}",
               delta=f"{load - base:+.1f} against {srs.DESIRED_RETENTION:.2f}" if abs(value - srs.DESIRED_RETENTION) > 1e-9 else None,
               delta_color="inverse",
               help=f"A simulation of FSRS on your {len(states)} reviewed cards, each reviewed when due, "

@@ -12,7 +12,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from descent_core.quiz import Deck, topic_short_title, topic_title, topic_url
+from descent_core.quiz import Deck, topic_from_query, topic_short_title, topic_title, topic_url
 from descent_core.quiz.formulas import FormulaError, to_latex
 from descent_core.quiz.question import Question
 from descent_core.quiz.scoring import QUICK_REVEAL_S
@@ -32,7 +32,7 @@ GRADE_HELP = {1: "I did not know it", 2: "I got there, with effort or gaps", 3: 
 # ----- set-up -------------------------------------------------------------------------------------------------
 def _apply_topic_link(cards: Deck) -> None:
     """``?topic=<section>`` (the guide's "Practise … in the quiz" links) preselects a drill on that topic."""
-    topic = st.query_params.get("topic")
+    topic = topic_from_query(st.query_params.get("topic"))
     if topic and topic in cards.topics() and st.session_state.get("quiz.topic_link") != topic:
         st.session_state["quiz.topic_link"] = topic
         st.session_state["quiz.mode"] = "drill"

@@ -39,6 +39,11 @@ def trajectory_spec(picture: dict[str, Any]) -> dict:
     end_mark = alt.Chart(alt.Data(values=[rows[-1]])).mark_point(
         size=120, shape="diamond", filled=True, color=END_COLOR, clip=True).encode(x=X, y=Y)
     layers = surface_layers(landscape, width, height, SURFACE_TOKEN) + [line, start_mark, start_text, end_mark]
+    if picture.get("landmark") is not None:  # the point the explanation speaks of, named as it speaks of it
+        (lx, ly), name = picture["landmark"], picture.get("landmark_name", "minimum")
+        mark = alt.Chart(alt.Data(values=[{"x": lx, "y": ly, "label": name}]))
+        layers += [mark.mark_point(shape="cross", size=120, filled=True, color="#212529", clip=True).encode(x=X, y=Y),
+                   mark.mark_text(dy=16, color="#212529", clip=True).encode(x=X, y=Y, text="label:N")]
     spec = alt.layer(*layers).properties(width=width, height=height).to_dict()
     for layer in spec["layer"]:
         layer.pop("width", None), layer.pop("height", None)

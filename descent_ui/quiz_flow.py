@@ -25,6 +25,7 @@ from descent_core.quiz.session import (DEFAULT_TIME_LIMITS, NumericFormatError, 
 
 from . import progress_store
 
+RELOAD_GRACE_S = 60.0  # time away beyond this, at a reload, pauses the card
 MEMORY_SNAPSHOTS = 500  # sessions without a stored profile, kept in this process for a reload
 
 
@@ -162,8 +163,8 @@ def keep_snapshot() -> None:
 
 
 def _settings() -> dict[str, Any]:
-    return {key: st.session_state.get(f"quiz.{key}") for key in ("mode", "n", "topics", "fill_new")} | {
-        "limits": dict(st.session_state["quiz.limits"])}
+    return dict(st.session_state.get("quiz.setup") or {}) | {"limits": dict(st.session_state["quiz.limits"]),
+                                                             "saved_at": _wall().timestamp()}
 
 
 def try_resume(token: str) -> bool:
@@ -186,14 +187,28 @@ def try_resume(token: str) -> bool:
         session = resume.restore_session(data, _clock())
     except (KeyError, TypeError, ValueError):
         return False
-    for key, value in (data.get("settings") or {}).items():
-        if key == "limits" and isinstance(value, dict):
-            st.session_state["quiz.limits"].update(value)
-        elif value is not None:
+    _count_time_away(session, (data.get("settings") or {}).get("saved_at"))
+    chosen = dict(data.get("settings") or {})
+    if isinstance(chosen.pop("limits", None), dict):
+        st.session_state["quiz.limits"].update(data["settings"]["limits"])
+    chosen.pop("saved_at", None)
+    st.session_state["quiz.setup"] = chosen
+    for key, value in chosen.items():  # the set-up form shows them again after this session
+        if value is not None:
             st.session_state[f"quiz.{key}"] = value
     st.session_state["quiz.session"] = session
     st.session_state["quiz.token"] = token
     return True
+
+
+def _count_time_away(session: QuizSession, saved_at: float | None) -> None:
+    """A reload takes a moment, and that moment counts; a longer absence pauses the card instead of timing it out."""
+    if session.phase != "asking" or session.paused or session.started_at is None or saved_at is None:
+        return
+    away = max(0.0, _wall().timestamp() - float(saved_at))
+    session.started_at -= min(away, RELOAD_GRACE_S)
+    if away > RELOAD_GRACE_S:
+        session.pause(_clock())
 
 
 # ----- starting -----------------------------------------------------------------------------------------------
@@ -217,6 +232,7 @@ def start_session(cards: Deck, mode: str, n: int, topics: list[str], fill_new: b
         }.get(mode, "No cards match those topics.")
         return
     session = build_session(mode, chosen, rng, st.session_state["quiz.limits"])
+    st.session_state["quiz.setup"] = {"mode": mode, "n": n, "topics": list(topics), "fill_new": fill_new}
     profile = progress_store.profile()
     if profile is not None:
         session.db_session_id = progress_store.save(lambda e: store.start_session(e, profile.id, mode, len(chosen), _wall()))

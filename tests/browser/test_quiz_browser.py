@@ -1,15 +1,16 @@
 """Real browser: a live `streamlit run` of the quiz, driven by Debian's chromium through Playwright.
 
-Checks what AppTest cannot: the countdown fragment ticks by itself in the browser, and a multiple-choice
-card can be answered with its keyboard shortcut.
+Checks what AppTest cannot: the countdown fragment ticks by itself; a choice card is answered, an explain-aloud card
+revealed and graded, and the session advanced, all from the keyboard; a numeric answer box has the cursor; a hidden
+page pauses the card; and a reload (F5) resumes the session where it was.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import time
 import textwrap
+import time
 
 import pytest
 
@@ -20,17 +21,23 @@ pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no browser at {CHROMIUM} (browser tests never download one)"),
 ]
 
-# A tiny wrapper page: it opens a two-card session of the first two choice cards, so the test knows the answers.
+# A tiny wrapper page: a local profile, then a session of known cards (a choice, an explain, a numeric), so the
+# test knows the answers. A reload goes through the quiz page's own resume path (the token in the URL).
 WRAPPER = textwrap.dedent(
     """
     import streamlit as st
-    from descent_ui import quiz
+    from descent_core.quiz import profiles
+    from descent_ui import progress_store, quiz, quiz_flow
 
-    quiz._init_state()
-    if "browser.started" not in st.session_state:
-        cards = quiz.deck()
-        ids = [c.id for c in cards.cards if c.kind == "choice"][:2]
-        quiz.start_session(cards, "drill", 2, [], card_ids=ids)
+    quiz_flow.init_state()
+    if "resume" not in st.query_params and "browser.started" not in st.session_state:
+        engine = progress_store.engine()
+        found = profiles.find_profile(engine, "ada") or profiles.create_profile(engine, "ada")
+        progress_store.adopt(found)
+        cards = quiz_flow.deck()
+        kinds = ("choice", "explain", "numeric")
+        ids = [next(c.id for c in cards.cards if c.kind == kind) for kind in kinds]
+        quiz_flow.start_session(cards, "drill", 3, [], card_ids=ids)
         st.session_state["browser.started"] = True
     quiz.render()
     """
@@ -50,7 +57,12 @@ def countdown_seconds(page) -> int:
     return int(re.search(r"(\d+) s left", text).group(1))
 
 
-def test_countdown_ticks_and_a_choice_card_is_answered_by_keyboard(server):
+def press(page, key: str) -> None:
+    page.mouse.click(5, 5)  # focus the page, not a widget, so the key reaches Streamlit's shortcut handler
+    page.keyboard.press(key)
+
+
+def test_keyboard_session_focus_pause_and_reload_resume(server):
     sync_api = pytest.importorskip("playwright.sync_api")
     from descent_core.quiz import load_deck
 
@@ -60,7 +72,7 @@ def test_countdown_ticks_and_a_choice_card_is_answered_by_keyboard(server):
         try:
             page = browser.new_page()
             page.goto(server, wait_until="domcontentloaded")
-            page.get_by_text("card 1 of 2").wait_for(timeout=90_000)
+            page.get_by_text("card 1 of 3").wait_for(timeout=90_000)
             started = countdown_seconds(page)
             t0 = time.monotonic()
             page.wait_for_timeout(3_500)
@@ -70,11 +82,45 @@ def test_countdown_ticks_and_a_choice_card_is_answered_by_keyboard(server):
             assert later < started, "the countdown did not tick"
             assert started - later <= waited + 2
 
-            # Press the digit of the right option: the button's keyboard shortcut answers the card.
-            page.mouse.click(5, 5)  # focus the page, not a widget, so the key reaches Streamlit's shortcut handler
-            page.keyboard.press(str(first.correct + 1))
+            # Card 1 (choice): the digit of the right option answers it; N moves on.
+            press(page, str(first.correct + 1))
             page.get_by_text("Right!").wait_for(timeout=30_000)
-            page.get_by_role("button", name=re.compile("Next card")).click()
-            page.get_by_text("card 2 of 2").wait_for(timeout=30_000)
+            press(page, "n")
+            page.get_by_text("card 2 of 3").wait_for(timeout=30_000)
+
+            # Card 2 (explain): V reveals, 3 grades Good, U undoes the grade, 2 grades Hard, N moves on.
+            press(page, "v")
+            page.get_by_text("How well did you know it?").wait_for(timeout=30_000)
+            press(page, "3")
+            page.get_by_text(re.compile("Graded Good")).wait_for(timeout=30_000)
+            press(page, "u")
+            page.get_by_text("How well did you know it?").wait_for(timeout=30_000)
+            press(page, "2")
+            page.get_by_text(re.compile("Graded Hard")).wait_for(timeout=30_000)
+            press(page, "n")
+            page.get_by_text("card 3 of 3").wait_for(timeout=30_000)
+
+            # Card 3 (numeric): the cursor is in the answer box without a click.
+            box = page.get_by_label("Your answer")
+            box.wait_for(timeout=30_000)
+            page.wait_for_function("document.activeElement && document.activeElement.getAttribute('aria-label') === 'Your answer'",
+                                   timeout=30_000)
+
+            # F5 mid-session: the same card, position and score come back (the token in the URL finds them).
+            assert "resume=" in page.url
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_text("card 3 of 3").wait_for(timeout=90_000)
+            page.get_by_label("Your answer").wait_for(timeout=30_000)
+            assert page.get_by_text(re.compile("card 1 of 3|card 2 of 3")).count() == 0
+
+            # Leaving the page (hidden) pauses the card; P resumes it.
+            page.evaluate("""() => {
+                Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+                document.dispatchEvent(new Event('visibilitychange'));
+            }""")
+            page.get_by_text(re.compile("Paused: the clock has stopped")).wait_for(timeout=30_000)
+            page.evaluate("() => { Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true}); }")
+            press(page, "p")
+            page.get_by_label("Your answer").wait_for(timeout=30_000)
         finally:
             browser.close()

@@ -5,9 +5,12 @@ The attack cases from issue 13 are here by name: a non-integer step, NaN and neg
 brackets, a 5,000-digit number, a year-1 date with a +01:00 offset, and a UTF-8 byte-order mark (which is accepted).
 """
 
+import collections
 import copy
 import functools
 import json
+import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -249,20 +252,86 @@ def answer_every_card(engine, pid, now):
     transfer.export_profile(engine, pid, "again", now=now)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
-@given(text=mangled_exports() | plausible_exports())
-def test_no_mangled_export_breaks_the_import_or_any_later_answer(text):
+@st.composite
+def damaged_texts(draw):
+    """Byte-level damage to a real export: cut short, a byte-order mark, a bracket run, a digit run, a stray byte."""
+    text = _export_text()
+    where = draw(st.integers(0, len(text)))
+    kind = draw(st.sampled_from(["truncate", "bom", "brackets", "digits", "byte", "year1"]))
+    if kind == "truncate":
+        return text[:where]
+    if kind == "bom":
+        return b"\xef\xbb\xbf" + (text if draw(st.booleans()) else text[:where]).encode("utf-8")
+    if kind == "brackets":
+        n = draw(st.integers(2, 50_000))
+        return text[:where] + "[" * n + "]" * draw(st.integers(0, n)) + text[where:]
+    if kind == "digits":
+        return text[:where] + "1" * draw(st.integers(1, 6_000)) + text[where:]
+    if kind == "year1":
+        return text.replace("2025-", draw(st.sampled_from(["0001-", "9999-", "1999-"])), draw(st.integers(1, 3)))
+    return (text[:where] + chr(draw(st.integers(0, 0x10FFFF)).__index__() % 0xD800) + text[where:]).encode("utf-8")
+
+
+EXAMPLES = 150
+IMPORT_ERRORS = (ImportRejected, store.StoreError)
+
+
+def check_one_file(engine, text, counts):
+    """The property for one file: a clear rejection (nothing written), or an import whose every card then takes
+    every answer. Any other exception fails the test."""
     try:
         payload = transfer.validate_import(text, KNOWN, now=NOW)
-    except ImportRejected:
+    except IMPORT_ERRORS as exc:
+        message = str(exc)
+        assert message and "Traceback" not in message and len(message) < 2_000
+        counts["rejected"] += 1
         return
-    engine = sa.create_engine("sqlite://")
-    store.ensure_schema(engine)
-    pid = profiles.create_profile(engine, "target")
+    pid = profiles.create_profile(engine, f"t{uuid.uuid4().hex[:12]}")
     transfer.import_profile(engine, pid, payload)
     answer_every_card(engine, pid, NOW)
+    counts["accepted"] += 1
+
+
+def test_no_mangled_export_breaks_the_import_or_any_later_answer(store_url):
+    engine = sa.create_engine(store_url)
+    store.ensure_schema(engine)
+    counts = collections.Counter()
+    began = time.perf_counter()
+
+    @settings(max_examples=EXAMPLES, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(text=mangled_exports() | plausible_exports() | damaged_texts())
+    def check(text):
+        check_one_file(engine, text, counts)
+
+    check()
+    print(f"\n{engine.dialect.name}: {sum(counts.values())} hypothesis examples, {counts['accepted']} imported and "
+          f"answered, {counts['rejected']} rejected with a message, in {time.perf_counter() - began:.1f} s")
+    engine.dispose()
+    assert counts["accepted"] >= 20 and counts["rejected"] >= 20  # both branches were really exercised
+
+
+def test_the_unmangled_export_and_its_bom_twin_pass_the_same_property(store_url):
+    engine = sa.create_engine(store_url)
+    store.ensure_schema(engine)
+    counts = collections.Counter()
+    check_one_file(engine, _export_text(), counts)
+    check_one_file(engine, b"\xef\xbb\xbf" + _export_text().encode("utf-8"), counts)
+    assert counts == {"accepted": 2}
     engine.dispose()
 
 
-def test_the_unmangled_export_passes_the_same_property():
-    test_no_mangled_export_breaks_the_import_or_any_later_answer.hypothesis.inner_test(_export_text())
+def test_bounds_are_checked_before_the_parser_runs(monkeypatch):
+    """Size, nesting and digit counts are refused on the raw text: the JSON parser never sees such a file."""
+    def no_parse(*args, **kwargs):
+        raise AssertionError("json.loads was reached")
+
+    monkeypatch.setattr(transfer.json, "loads", no_parse)
+    for text, message in [("[" * 100_000 + "]" * 100_000, "nested"), ('{"a": ' + "9" * 5_000 + "}", "longer than"),
+                          (" " * (transfer.MAX_IMPORT_BYTES + 1), "at most 5 MB"), (b"\xff\xfe", "not UTF-8")]:
+        with pytest.raises(ImportRejected, match=message):
+            transfer.validate_import(text, KNOWN, now=NOW)
+
+
+def test_import_errors_are_store_errors_the_page_can_show():
+    assert issubclass(ImportRejected, store.StoreError) and issubclass(ImportRejected, ValueError)

@@ -23,6 +23,7 @@ from descent_core import content
 from . import srs
 from .profiles import load_settings
 from .session import MODES
+from .errors import StoreError
 from .store import (ReviewRow, TransientStoreError, card_states, current_generation, import_batches, load_card_rows,
                     load_reviews, load_sessions, naive_utc, now_utc, profiles, retrying, reviews,
                     sessions, writing)
@@ -43,8 +44,9 @@ _BRACKETS = re.compile(r"[^\[\]{}]")
 _LONG_NUMBER = re.compile(r"[-+0-9.eE]{%d,}" % (MAX_NUMBER_CHARS + 1))
 
 
-class ImportRejected(ValueError):
-    """The import file failed validation; nothing was written."""
+class ImportRejected(StoreError, ValueError):
+    """The import file failed validation; nothing was written. The message names the problem and can be shown as-is
+    (a StoreError, like every error of the store the page reports; a ValueError, as it always was)."""
 
 
 # ----- export --------------------------------------------------------------------------------------------------

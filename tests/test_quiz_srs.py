@@ -196,3 +196,17 @@ def test_forecasts_pair_each_repeat_review_with_its_prediction():
 
 def test_naive_datetimes_are_read_as_utc():
     assert srs.utc(datetime(2025, 1, 1)) == datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def test_retention_over_time_compares_actual_and_predicted_recall_per_week():
+    history = simulated_history(srs.DEFAULT_PARAMETERS, n_cards=20, reviews_each=5)
+    points = srs.retention_over_time(srs.DEFAULT_PARAMETERS, history)
+    repeats = len(srs.forecasts(srs.DEFAULT_PARAMETERS, history))
+    assert sum(p.reviews for p in points) == repeats == 20 * 4  # first sightings are not retention
+    assert [p.start for p in points] == sorted(p.start for p in points)
+    assert all(p.start.weekday() == points[0].start.weekday() for p in points)  # 7-day periods on one grid
+    assert all(0 <= p.actual <= 1 and 0 < p.predicted <= 1 for p in points)
+    daily = srs.retention_over_time(srs.DEFAULT_PARAMETERS, history, period_days=1)
+    assert len(daily) >= len(points) and sum(p.recalled for p in daily) == sum(p.recalled for p in points)
+    with pytest.raises(ValueError):
+        srs.retention_over_time(srs.DEFAULT_PARAMETERS, history, period_days=0)

@@ -392,6 +392,40 @@ def test_fitting_waits_for_enough_reviews_then_keeps_only_better_weights(db, mon
     assert profiles.load_settings(db, pid).fit_report is None
 
 
+def test_card_browser_history_and_heatmap_queries(db):
+    from descent_core.quiz import browser
+    from descent_core.quiz.deck import Card
+
+    pid = profiles.create_profile(db, "ada")
+    answer(db, pid, "gd-step", Rating.Good, T0)
+    answer(db, pid, "gd-step", Rating.Again, T0 + timedelta(days=1, hours=20))  # 2025-03-03 05:00 UTC
+    answer(db, pid, "gd-limit", Rating.Easy, T0 + timedelta(hours=1))
+    store.set_suspended(db, pid, "momentum-effective-lr", True)
+    assert [r["rating"] for r in store.card_history(db, pid, "gd-step")] == [3, 1]
+    assert store.reviews_per_day(db, pid) == {T0.date(): 2, (T0 + timedelta(days=2)).date(): 1}
+    # Seen from UTC-08:00 the 05:00 review falls on the evening before.
+    assert store.reviews_per_day(db, pid, timedelta(hours=-8)) == {T0.date(): 2, (T0 + timedelta(days=1)).date(): 1}
+    cards = [Card(id=cid, kind=kind, topic=topic, difficulty=1, prompt=prompt, answer="a")
+             for cid, kind, topic, prompt in [("gd-step", "explain", "gd", "Why step against the gradient?"),
+                                              ("gd-limit", "choice", "gd", "Largest stable rate"),
+                                              ("momentum-effective-lr", "numeric", "momentum", "Effective rate"),
+                                              ("adam-new", "explain", "adam", "Never seen")]]
+    rows, reviews = store.load_card_rows(db, pid), store.load_reviews(db, pid)
+    now = T0 + timedelta(days=3)
+
+    def ids(**filters):
+        return [c.card.id for c in browser.browse_cards(cards, rows, reviews, now, SCHED, **filters)]
+
+    assert ids() == ["gd-step", "gd-limit", "momentum-effective-lr", "adam-new"]
+    assert ids(search="GRADIENT why") == ["gd-step"] and ids(search="rate", topics=["gd"]) == ["gd-limit"]
+    assert ids(kinds=["explain"]) == ["gd-step", "adam-new"]
+    assert ids(states=["suspended"]) == ["momentum-effective-lr"] and ids(states=["new"]) == ["adam-new"]
+    info = {c.card.id: c for c in browser.browse_cards(cards, rows, reviews, now, SCHED)}
+    assert info["gd-step"].state in ("learning", "relearning") and info["gd-step"].lapses == 1 and info["gd-step"].reviews == 2
+    assert info["gd-limit"].state == "review" and 0 < info["gd-limit"].recall_now < 1
+    assert info["adam-new"].due is None and info["adam-new"].recall_now is None
+
+
 # ----- transient errors ------------------------------------------------------------------------------------------
 def locked_error():
     return sa.exc.OperationalError("insert", {}, Exception("database is locked"))

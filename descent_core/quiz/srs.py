@@ -353,3 +353,35 @@ def daily_review_load(parameters: Sequence[float], retention: float, states: Ite
             card, _ = scheduler.review_card(card, Rating.Good if rng.random() < p else Rating.Again, review_datetime=when)
             reviews += 1
     return reviews / days
+
+
+# ----- retention over time ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RetentionPoint:
+    """One period of repeat reviews: how many, how many were recalled, and how many FSRS expected."""
+
+    start: datetime
+    reviews: int
+    recalled: int
+    predicted: float  # mean forecast recall of those reviews
+
+    @property
+    def actual(self) -> float:
+        return self.recalled / self.reviews
+
+
+def retention_over_time(parameters: Sequence[float], reviews: Iterable[PastReview], period_days: int = 7) -> list[RetentionPoint]:
+    """Actual against predicted recall per period (weeks by default), from the repeat reviews of each card.
+
+    First sightings are left out: they measure what someone knew before studying, not what they kept, which is why
+    "predicted recall" and raw accuracy can differ so much on a young profile.
+    """
+    if period_days < 1:
+        raise ValueError("a period is at least one day")
+    buckets: dict[datetime, list[Forecast]] = {}
+    for forecast in forecasts(parameters, reviews):
+        day = forecast.reviewed_at.replace(hour=0, minute=0, second=0, microsecond=0)
+        start = day - timedelta(days=(day.toordinal() % period_days))
+        buckets.setdefault(start, []).append(forecast)
+    return [RetentionPoint(start, len(rows), sum(f.recalled for f in rows), sum(f.predicted for f in rows) / len(rows))
+            for start, rows in sorted(buckets.items())]

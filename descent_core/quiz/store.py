@@ -34,7 +34,7 @@ import random
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import sqlalchemy as sa
@@ -592,6 +592,20 @@ def load_sessions(engine: Engine, profile_id: int) -> list[dict[str, Any]]:
              .order_by(sessions.c.started_at, sessions.c.id))
     with engine.connect() as conn:
         return [_aware_row(row._asdict(), "started_at", "finished_at") for row in conn.execute(query)]
+
+
+def card_history(engine: Engine, profile_id: int, card_id: str) -> list[dict[str, Any]]:
+    """One card's reviews, oldest first (the card browser's history), including those before a reset."""
+    return load_reviews(engine, profile_id, card_id)
+
+
+def reviews_per_day(engine: Engine, profile_id: int, utc_offset: timedelta = timedelta(0)) -> dict[Any, int]:
+    """Reviews per calendar day (in the reader's zone, given as an offset from UTC), for the review heatmap."""
+    counts: dict[Any, int] = {}
+    for row in load_reviews(engine, profile_id):
+        day = (row["reviewed_at"] + utc_offset).date()
+        counts[day] = counts.get(day, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def past_reviews(engine: Engine, profile_id: int) -> list[srs.PastReview]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -247,7 +245,7 @@ def import_progress(profile_id: int, raw: bytes, cards: Deck) -> tuple[bool, str
 
 
 def _session_only_view() -> None:
-    history: list[Any] = st.session_state.get("quiz.history", [])
+    history = quiz_flow.session_history()
     if not history:
         st.info("Answers from this session will show here; nothing is stored while the database is unavailable.")
         return

@@ -68,7 +68,7 @@ def countdown() -> None:
     session = quiz_flow.current()
     if session is None or session.phase != "asking" or session.paused:
         return
-    now = quiz_flow._clock()
+    now = quiz_flow.now()
     if session.expired(now):
         quiz_flow.on_timeout()  # running out of time counts as a miss
         st.rerun(scope="app")

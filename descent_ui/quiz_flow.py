@@ -44,6 +44,15 @@ def wall() -> datetime:
     return _wall()
 
 
+def now() -> float:
+    return _clock()
+
+
+def session_history() -> list[tuple[str, str, bool]]:
+    """(card, topic, correct) of this browser session's answers, kept in memory whatever the store does."""
+    return list(st.session_state.get("quiz.history", []))
+
+
 @st.cache_resource(show_spinner="Loading the decks…")
 def deck() -> Deck:
     return load_deck()

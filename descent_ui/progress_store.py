@@ -140,8 +140,9 @@ def save(write: Callable[[Engine], Any], keep: bool = False) -> Any:
             status.pending.append(write)
         status.problem = describe(exc)
         return None
-    except StoreError:
-        raise
+    except StoreError as exc:  # a refusal the store explains (the profile is gone, say): said, not raised
+        status.problem = describe(exc)
+        return None
     except Exception as exc:
         if keep:
             status.pending.append(write)

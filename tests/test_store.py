@@ -590,7 +590,10 @@ def test_a_large_import_never_holds_the_write_lock_for_long(tmp_path):
     print(f"\nimport of 30,000 reviews: {took:.2f} s in {len(commits)} transactions; "
           f"{len(waits)} answers by another user meanwhile, slowest {max(waits) * 1000:.0f} ms")
     assert len(commits) >= 30_000 // transfer.IMPORT_CHUNK_ROWS
-    assert len(waits) >= 2 and max(waits) < 2.0
+    # Ratios, not seconds (the machines are shared): the other user answered again and again while the import ran,
+    # and no answer waited for more than a small part of it (one transaction holding the lock would make the only
+    # answer wait for all of it).
+    assert len(waits) >= 3 and max(waits) < 0.25 * took
     assert len(store.load_reviews(engine, importer)) == 30_000 and len(store.load_reviews(engine, other)) == k
     engine.dispose()
     writer.dispose()

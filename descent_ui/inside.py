@@ -43,6 +43,7 @@ RANGES = {
     "weight_decay": (0.0, 1.0, 0.01),
 }
 LOG_KNOBS = {"eps", "trust_coefficient"}
+BETA_RANGES = ((0.0, 0.999, 0.001), (0.5, 0.9999, 0.0001))  # β1; β2 and AdEMAMix's β3
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -78,21 +79,24 @@ def _controls() -> tuple[str, str, dict, int]:
     column = 1
     for name, default in spec.defaults.items():
         target = knobs[column % 4]
-        if name == "betas":
-            b1, b2 = start["betas"]
-            hparams["betas"] = (target.slider("β1", 0.0, 0.999, float(b1), 0.001, key=f"{prefix}.b1", format="%.3f"),
-                                knobs[(column + 1) % 4].slider("β2", 0.5, 0.9999, float(b2), 0.0001,
-                                                               key=f"{prefix}.b2", format="%.4f"))
-            column += 2
-        elif name in RANGES and isinstance(default, float):
+        value = start[name]
+        if name == "betas":  # two betas, or AdEMAMix's three (fast EMA, second moment, slow EMA)
+            hparams["betas"] = tuple(
+                knobs[(column + j) % 4].slider(f"β{j + 1}", low, high, float(b), step, key=f"{prefix}.b{j + 1}",
+                                               format="%.3f" if j == 0 else "%.4f")
+                for j, b in enumerate(value) for low, high, step in [BETA_RANGES[min(j, 1)]])
+            column += len(value)
+        elif name in RANGES and isinstance(default, float) and RANGES[name][0] <= float(value) <= RANGES[name][1]:
+            # A name shared by different quantities (RMSprop's α is a decay, AdEMAMix's α a mixing weight of 5)
+            # gets a slider only where its value is the kind the range is for; otherwise it keeps its default.
             low, high, step = RANGES[name]
-            hparams[name] = target.slider(LABELS.get(name, name), low, high, float(start[name]), step,
+            hparams[name] = target.slider(LABELS.get(name, name), low, high, float(value), step,
                                           key=f"{prefix}.{name}")
             column += 1
-        elif name in LOG_KNOBS:
-            value = float(start[name])
-            hparams[name] = target.select_slider(LABELS.get(name, name), _log_options(value), value=float(f"{value:.3g}"),
-                                                 key=f"{prefix}.{name}", format_func=lambda v: f"{v:g}")
+        elif name in LOG_KNOBS and isinstance(value, (int, float)) and value > 0:  # not Adafactor's (None, 1e-3)
+            hparams[name] = target.select_slider(LABELS.get(name, name), _log_options(float(value)),
+                                                 value=float(f"{float(value):.3g}"), key=f"{prefix}.{name}",
+                                                 format_func=lambda v: f"{v:g}")
             column += 1
     return opt, landscape, hparams, steps
 

@@ -19,7 +19,7 @@ import streamlit as st
 import descent_core as dc
 from descent_core import claims, content
 
-from . import race_view
+from . import fair_view, race_view
 from .links import title_of
 from .section import render_body
 from .state import RACE_DEVICE
@@ -180,8 +180,14 @@ def render_grand_race() -> None:
     if not settings.optimizers:
         st.info("Pick at least one optimizer to race.")
         return
-    view = race_payload(settings_json(settings))
-    race_view.show(view, claim=claim_for(settings.landscape).text, key=f"{KEY}chart", on_start=_start_clicked)
+    fair = st.toggle("Fair mode: tune each optimizer's learning rate first, the same budget for each",
+                     key=f"{KEY}fair", help="Off: the disclosed rates of descent_core/tuned.py. On: one batched "
+                     f"sweep of {fair_view.POINTS} rates per optimizer on this race's settings decides.")
+    view = (fair_view.grand_race_payload if fair else race_payload)(settings_json(settings))
+    race_view.show(view, claim=fair_view.CLAIM if fair else claim_for(settings.landscape).text, key=f"{KEY}chart",
+                   on_start=_start_clicked)
+    if fair:
+        fair_view.show_tuning(view)
     st.caption("Link to this race: copy the address bar — every setting above, the start and the speed are in it.")
     with st.expander("How to read the race", expanded=False):
         render_body(section)

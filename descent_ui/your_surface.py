@@ -19,17 +19,17 @@ from descent_core.expression import (
     ExpressionError,
     parse_surface,
     surface_landscape,
-    tune_surface,
     validate_surface,
 )
 
-from . import race_view
+from . import fair_view, race_view
 from .state import RACE_DEVICE
 
 PREFIX = "surface."  # session-state namespace of this page
 DEFAULT_EXAMPLE = "Rosenbrock"
 DEFAULT_OPTIMIZERS = ["gd", "momentum", "rmsprop", "adam", "lion", "shampoo"]
 OWN = "(your own)"
+FAIR = "fair (tuned here)"
 
 GRAMMAR = f"""
 **What you can type** (at most {MAX_LENGTH} characters):
@@ -48,8 +48,8 @@ attribute access to strings or unknown names, is refused with a message that poi
 
 INTRO = (
     "Type a loss surface and watch the optimizers descend it. Each one starts from the same point; by default each "
-    "uses the learning rate that scored best on *your* surface in a quick sweep, so the race compares update rules "
-    "rather than lucky step sizes."
+    "uses the learning rate that won the same sweep on *your* surface (fair mode: the same budget for every "
+    "optimizer), so the race compares update rules rather than lucky step sizes."
 )
 
 
@@ -90,6 +90,8 @@ def render() -> None:
         st.error(f"The race failed on this surface: {escape_markdown(str(error))}", icon=":material/error:")
         return
     race_view.show(view, claim=_claim(tuned), key=PREFIX + "chart", on_start=_start_clicked)
+    if tuned:
+        fair_view.show_tuning(view)
 
 
 def _start_clicked() -> None:
@@ -149,10 +151,11 @@ def _race_inputs() -> tuple[list[str], int, bool]:
                                 format_func=lambda opt: dc.OPTIMIZERS[opt].name)
     left, right = st.columns([2, 1])
     steps = left.slider("Steps", 50, 1000, 300, step=50, key=PREFIX + "steps")
-    rates = right.radio("Learning rates", ["tuned here", "defaults"], key=PREFIX + "rates", horizontal=True,
-                        help="'tuned here' sweeps 16 rates per optimizer on this surface and keeps the best one that "
-                             "stays stable at the next two larger rates; 'defaults' are torch's.")
-    return optimizers, int(steps), rates == "tuned here"
+    rates = right.radio("Learning rates", [FAIR, "defaults"], key=PREFIX + "rates", horizontal=True,
+                        help=f"'{FAIR}' tries the same {fair_view.POINTS} rates per optimizer (a log grid over its "
+                             "own range) in one batched race on this surface and keeps each one's best final loss, "
+                             "diverged runs excluded; 'defaults' are torch's.")
+    return optimizers, int(steps), rates == FAIR
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -161,20 +164,20 @@ def _race_inputs() -> tuple[list[str], int, bool]:
 @st.cache_data(max_entries=32, show_spinner="Racing on your surface…")
 def race_payload(text: str, bounds: tuple, start: tuple, optimizers: tuple[str, ...], steps: int,
                  tuned: bool) -> dict:
-    """Parse, optionally tune, race, and return the race view's picklable payload (cached by the inputs)."""
+    """Parse, optionally tune fairly (``fair_view``), race, and return the race view's picklable payload (cached by
+    the inputs)."""
     surface = parse_surface(text)
     landscape = surface_landscape(surface, bounds, start)
     if tuned:
-        rates = tune_surface(landscape, optimizers, steps=steps)
-        landscape = surface_landscape(surface, bounds, start, tuned=rates)
+        return fair_view.tuned_payload(landscape, list(optimizers), steps)
     race = dc.race(landscape, list(optimizers), steps=steps, device=RACE_DEVICE)
     return race_view.payload(race, show_loss=True)
 
 
 def _claim(tuned: bool) -> str:
     if tuned:
-        return ("Same start, each optimizer at its own best stable learning rate for this surface (table on the "
-                "right): the differences you see come from the update rules.")
+        return ("Same start, each optimizer at the learning rate that won the same sweep on this surface (budget "
+                "and winners below): the differences you see come from the update rules.")
     return "Same start, every optimizer at its library default: defaults are not tuned for your surface."
 
 

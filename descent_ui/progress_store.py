@@ -9,7 +9,9 @@
   profiles are listed and open with one click, unless they have a passphrase).
 - **Saving**: every write goes through `save`. A transient error (a lock, a dropped connection) keeps the engine,
   keeps what could not be written and writes it before the next write; the banner says "not saved" only while
-  something is unsaved. A lasting error (read-only, unreachable) switches this browser session to memory.
+  something is unsaved. A kept write can be taken back before it lands (`cancel`: undoing an answer that is still
+  waiting), and one written later hands its result to `on_written`, so the screen and the store never disagree.
+  A lasting error (read-only, unreachable) switches this browser session to memory.
 
 Session-state keys are namespaced ``store.*`` and read only here; other modules call the functions below.
 """
@@ -81,11 +83,20 @@ def signed_in_identity() -> tuple[str, str] | None:
 
 # ----- the connection and the saving status -------------------------------------------------------------------------
 @dataclass
+class _Pending:
+    """A write that waits for the database: `tag` lets its owner cancel it, `on_written` gets its result."""
+
+    write: Callable[[Engine], Any]
+    tag: object | None = None
+    on_written: Callable[[Any], None] | None = None
+
+
+@dataclass
 class _Status:
     engine: Engine | None
     problem: str | None = None  # why something is not saved right now (None: everything is saved)
     lasting: bool = False  # the database cannot be used this session
-    pending: list[Callable[[Engine], Any]] = field(default_factory=list)  # writes that wait for the database
+    pending: list[_Pending] = field(default_factory=list)  # writes that wait for the database, oldest first
 
 
 def _connection() -> Any:
@@ -121,23 +132,28 @@ def describe(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
-def save(write: Callable[[Engine], Any], keep: bool = False) -> Any:
+def save(write: Callable[[Engine], Any], keep: bool = False, tag: object | None = None,
+         on_written: Callable[[Any], None] | None = None) -> Any:
     """Run one write; on failure keep the quiz going and say so. Returns the write's result, or None.
 
     `keep=True` (answers): a write that fails for a transient reason is kept and written, in order, before the
-    next write succeeds, so nothing answered is lost while the database is busy.
+    next write succeeds, so nothing answered is lost while the database is busy. `tag` names a kept write for
+    `cancel`; `on_written(result)` runs when a kept write finally lands.
     """
     status = _status()
     if status.engine is None:
         return None
     try:
         while status.pending:
-            status.pending[0](status.engine)
+            first = status.pending[0]
+            written = first.write(status.engine)
             status.pending.pop(0)
+            if first.on_written is not None:
+                first.on_written(written)
         result = write(status.engine)
     except TransientStoreError as exc:
         if keep:
-            status.pending.append(write)
+            status.pending.append(_Pending(write, tag, on_written))
         status.problem = describe(exc)
         return None
     except StoreError as exc:  # a refusal the store explains (the profile is gone, say): said, not raised
@@ -145,13 +161,28 @@ def save(write: Callable[[Engine], Any], keep: bool = False) -> Any:
         return None
     except Exception as exc:
         if keep:
-            status.pending.append(write)
+            status.pending.append(_Pending(write, tag, on_written))
         status.problem = describe(exc)
         if not _is_transient(exc):
             status.engine, status.lasting = None, True
         return None
     status.problem = None
     return result
+
+
+def cancel(tag: object) -> bool:
+    """Drop the kept write named `tag` before it lands. True when it was still waiting (so it never will be written)."""
+    status = _status()
+    kept = [p for p in status.pending if p.tag is not None and p.tag == tag]
+    status.pending = [p for p in status.pending if not (p.tag is not None and p.tag == tag)]
+    if not status.pending and kept and not status.lasting:
+        status.problem = None  # nothing is waiting any more: everything kept is saved or taken back
+    return bool(kept)
+
+
+def waiting(tag: object) -> bool:
+    """Whether the kept write named `tag` still waits for the database."""
+    return any(p.tag is not None and p.tag == tag for p in _status().pending)
 
 
 def _is_transient(exc: BaseException) -> bool:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -72,7 +74,7 @@ def init_state() -> None:
     st.session_state.setdefault("quiz.states", {})
     st.session_state.setdefault("quiz.input_error", None)
     st.session_state.setdefault("quiz.notice", None)
-    st.session_state.setdefault("quiz.recorded", None)
+    st.session_state.setdefault("quiz.last", None)
     opened = progress_store.opened_count()
     if st.session_state.get("quiz.profile_seen") != opened:  # another profile: what memory kept was the old one's
         st.session_state["quiz.profile_seen"] = opened
@@ -128,6 +130,28 @@ def suspended() -> set[str]:
 
 
 # ----- recording ----------------------------------------------------------------------------------------------
+@dataclass
+class LastAnswer:
+    """What undo takes back: the answer's name in the saving queue, the card's in-memory state before it, and what
+    the store wrote (None while the write waits for a busy database, or when there is no stored profile)."""
+
+    tag: str
+    card_id: str
+    before: dict | None
+    recorded: store.Recorded | None = None
+
+
+def last_answer() -> LastAnswer | None:
+    return st.session_state.get("quiz.last")
+
+
+def _written(tag: str, recorded: Any) -> None:
+    """A kept answer landed later (with another write): undo can now take it back from the store."""
+    last = last_answer()
+    if last is not None and last.tag == tag and isinstance(recorded, store.Recorded):
+        last.recorded = recorded
+
+
 def record(outcome: Outcome) -> None:
     """Schedule the card with FSRS and commit the review (its own transaction), before any rendering."""
     now = _wall()
@@ -137,16 +161,17 @@ def record(outcome: Outcome) -> None:
         return srs.review(scheduler, outcome.card_id, before, outcome.rating, now, outcome.elapsed_s)
 
     memory = st.session_state["quiz.states"]
-    memory[outcome.card_id] = schedule(memory.get(outcome.card_id))
+    last = LastAnswer(f"answer.{uuid.uuid4().hex}", outcome.card_id, memory.get(outcome.card_id))
+    memory[outcome.card_id] = schedule(last.before)
     st.session_state["quiz.history"].append((outcome.card_id, outcome.topic, outcome.correct))
-    st.session_state["quiz.recorded"] = None
+    st.session_state["quiz.last"] = last
     profile, session = progress_store.profile(), current()
     if profile is not None and session is not None:
         row = store.ReviewRow(outcome.card_id, outcome.topic, now, outcome.rating, outcome.correct, outcome.timed_out,
                               round(outcome.elapsed_s * 1000), outcome.points)
-        session_id = session.db_session_id
-        st.session_state["quiz.recorded"] = progress_store.save(
-            lambda e: store.record_review(e, profile.id, row, schedule, session_id), keep=True)
+        session_id, tag = session.db_session_id, last.tag
+        last.recorded = progress_store.save(lambda e: store.record_review(e, profile.id, row, schedule, session_id),
+                                            keep=True, tag=tag, on_written=lambda result: _written(tag, result))
     keep_snapshot()
 
 
@@ -248,7 +273,7 @@ def start_session(cards: Deck, mode: str, n: int, topics: list[str], fill_new: b
     session.start(_clock())
     token = resume.new_token()
     st.session_state.update({"quiz.session": session, "quiz.token": token, "quiz.notice": None,
-                             "quiz.input_error": None, "quiz.recorded": None})
+                             "quiz.input_error": None, "quiz.last": None})
     st.query_params["resume"] = token
     keep_snapshot()
 
@@ -299,17 +324,21 @@ def on_timeout() -> None:
 
 
 def on_undo() -> None:
-    """Take back the last grade: in the store first (refused if another tab reviewed the card since), then here."""
+    """Take back the last grade: in the store first, then here, so the two always agree.
+
+    A written answer is undone in the store (refused if another tab reviewed the card since); one still waiting for
+    a busy database is taken out of the saving queue, so it is never written later.
+    """
     session = current()
     if session is None or session.phase != "feedback":
         return
-    recorded: store.Recorded | None = st.session_state.get("quiz.recorded")
+    last = last_answer()
     profile = progress_store.profile()
-    if recorded is not None and profile is not None:
+    if last is not None and profile is not None and not progress_store.cancel(last.tag) and last.recorded is not None:
         engine = progress_store.engine()
         try:
             if engine is not None:
-                store.undo_review(engine, profile.id, recorded)
+                store.undo_review(engine, profile.id, last.recorded)
         except UndoRefused as exc:
             st.session_state["quiz.notice"] = str(exc)
             return
@@ -318,11 +347,14 @@ def on_undo() -> None:
             return
     outcome = session.undo()
     memory = st.session_state["quiz.states"]
-    if recorded is not None and recorded.before is not None:
-        memory[outcome.card_id] = recorded.before
+    if last is not None and last.card_id == outcome.card_id:
+        if last.before is None:
+            memory.pop(outcome.card_id, None)
+        else:
+            memory[outcome.card_id] = last.before
     if st.session_state["quiz.history"]:
         st.session_state["quiz.history"].pop()
-    st.session_state["quiz.recorded"] = None
+    st.session_state["quiz.last"] = None
     st.session_state["quiz.notice"] = ("Grade taken back: grade the card again." if outcome.self_graded else
                                        "Answer taken back: it counts for nothing, and the card is not rescheduled.")
     keep_snapshot()
@@ -352,7 +384,7 @@ def on_next() -> None:
         return
     st.session_state["quiz.input_error"] = None
     st.session_state["quiz.notice"] = None
-    st.session_state["quiz.recorded"] = None
+    st.session_state["quiz.last"] = None
     if session.phase == "done":
         _finish(session)
     keep_snapshot()

@@ -653,3 +653,53 @@ def test_a_transient_failure_says_not_saved_until_the_next_answer_saves_both(clo
     answer(at, right=False)
     assert not any("not saved" in w.value for w in at.warning)
     assert [r["correct"] for r in reviews_in(db_url)] == [True, True, False]
+
+
+def test_undoing_an_answer_that_waits_for_a_busy_database_cancels_its_write(clock, db_url, monkeypatch):
+    at = start(create_profile(open_page(), "ada"), topics=("momentum",), n=3)
+    s = session(at)
+    real = store.record_review
+
+    def locked(*args, **kwargs):
+        raise store.TransientStoreError("database is locked")
+
+    monkeypatch.setattr(store, "record_review", locked)
+    answer(at, right=True)
+    undone = s.outcomes[-1].card_id
+    assert any("not saved" in w.value for w in at.warning) and not reviews_in(db_url)
+    at.button(key=f"quiz.undo.{s.index}").click().run()
+    assert not at.exception and len(s.outcomes) == 0
+    assert undone not in at.session_state["quiz.states"], "the in-memory schedule is taken back too"
+    monkeypatch.setattr(store, "record_review", real)  # the lock is gone: only answers still standing are written
+    if s.phase == "grading":
+        at.button(key=f"quiz.grade.{s.index}.3").click().run()
+    else:
+        next_card(at)
+        answer(at, right=False)
+    assert not any("not saved" in w.value for w in at.warning)
+    rows = reviews_in(db_url)
+    assert len(rows) == 1 and len(s.outcomes) == 1
+    assert (rows[0]["card_id"], rows[0]["rating"]) == (s.outcomes[0].card_id, s.outcomes[0].rating)
+    engine = engine_for(db_url)
+    stored = store.load_states(engine, profiles.find_profile(engine, "ada"))
+    engine.dispose()
+    assert set(stored) == {s.outcomes[0].card_id}
+
+
+def test_an_answer_written_late_is_undone_in_the_store(clock, db_url, monkeypatch):
+    at = start(create_profile(open_page(), "ada"), topics=("momentum",), n=3)
+    s = session(at)
+    real, calls = store.record_review, []
+
+    def flaky(*args, **kwargs):  # busy for the answer itself, free again for the write kept for later
+        calls.append(1)
+        if len(calls) == 1:
+            raise store.TransientStoreError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "record_review", flaky)
+    answer(at, right=True)
+    assert len(calls) == 2 and len(reviews_in(db_url)) == 1  # written with the snapshot that followed it
+    assert not any("not saved" in w.value for w in at.warning)
+    at.button(key=f"quiz.undo.{s.index}").click().run()
+    assert not at.exception and not reviews_in(db_url), "store and screen agree: the answer is gone from both"

@@ -20,6 +20,7 @@ import streamlit as st
 
 from . import links
 from .state import sidebar_controls
+from .theme import apply_reader_css
 
 _RUN = threading.local()  # set while app.py's frame runs a page in this script thread
 
@@ -28,6 +29,7 @@ def run_app() -> None:
     """Configure the page, declare every page, draw the sidebar and run the page the address asks for."""
     st.set_page_config(page_title="Descent · a field guide to gradient descent", page_icon="⛰️", layout="wide")
     page = st.navigation(_declared_pages(), position="hidden")
+    apply_reader_css()
     sidebar_menu()
     sidebar_controls()
     _RUN.in_frame = True

@@ -239,6 +239,7 @@ class Player {
     }
     const token = {};
     this.embedding = token;
+    this.root.dataset.embedding = "1";
     const wasPlaying = this.playing;
     this.stopLoop();
     const result = await vegaEmbed(this.chart, this.spec(size), {
@@ -256,6 +257,8 @@ class Player {
     if (overflow > 0.5 && attempt < 3) { // the axes took more room than planned: shrink once more
       return this.embed(shrink + Math.ceil(overflow) + 4, attempt + 1);
     }
+    this.root.dataset.laidOut = String(width + shrink); // the width this layout was made for (tests wait on it)
+    this.root.dataset.embedding = "0";
     this.show();
     if (wasPlaying || (this.wantsPlay && this.visible)) this.play();
   }

@@ -108,3 +108,20 @@ def colormap(values: np.ndarray) -> np.ndarray:
     frac = (v - low)[..., None]
     rgb = _SURFACE_ANCHORS[low] * (1 - frac) + _SURFACE_ANCHORS[low + 1] * frac
     return (rgb * 255).round().astype(np.uint8)
+
+
+# Streamlit draws a page link's label on one line and cuts it with an ellipsis; on a phone, where there is no hover
+# to read the rest, the guide's long section titles (the home route list, a section's footer links) lost their
+# ends. These rules let a link's label wrap instead.
+READER_CSS = """<style>
+[data-testid="stPageLink-NavLink"] { height: auto; min-height: 2rem; }
+[data-testid="stPageLink-NavLink"] span, [data-testid="stPageLink-NavLink"] p {
+  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere; }
+</style>"""
+
+
+def apply_reader_css() -> None:
+    """Add ``READER_CSS`` to the page (a style-only ``st.html`` takes no room in the layout)."""
+    import streamlit as st
+
+    st.html(READER_CSS)

@@ -24,14 +24,15 @@ def basin_figure(others: tuple[str, ...], steps: int) -> dict[str, Any]:
     result = basin_map(others, steps=steps)
     titles = [f"{name} · η = {result.facts['lrs'][opt]:g}"
               for opt, name in zip(result.facts["optimizers"], result.facts["names"])]
-    return {"spec": basin_spec(result.frames["starts"], result.facts["names"], titles, result.facts["grid"]),
+    return {"maps": basin_maps(result.frames["starts"], result.facts["names"], titles, result.facts["grid"]),
             "checks": result.checks, "settings": result.settings, "runtime_s": result.runtime_s,
             "counts": result.frames["counts"], "runs": result.facts["runs"]}
 
 
-def basin_spec(frame, names: list[str], titles: list[str], grid: int) -> dict:
-    """One small map per optimizer (two per row), every start a cell coloured by the minimum it reached, the minima
-    as white diamonds, one shared legend."""
+def basin_maps(frame, names: list[str], titles: list[str], grid: int) -> list[dict]:
+    """One small map per optimizer, every start a cell coloured by the minimum it reached, the minima as white
+    diamonds. Each map is its own chart, so the page can set them two to a row on a wide screen and one under the
+    other on a phone (a concatenated chart has a fixed width); the colours are explained once, by ``legend_html``."""
     surface = dc.get_landscape("himmelblau")
     (x0, x1), (y0, y1) = surface.bounds
     half_x, half_y = (x1 - x0) / grid * 0.53, (y1 - y0) / grid * 0.53  # a slight overlap: no seams between cells
@@ -39,11 +40,10 @@ def basin_spec(frame, names: list[str], titles: list[str], grid: int) -> dict:
     y_scale = alt.Scale(domain=[y0, y1], nice=False)
     categories = minimum_labels() + [NOT_SETTLED]
     color = alt.Color("basin:N", title="ends at the minimum",
-                      scale=alt.Scale(domain=categories, range=BASIN_COLORS + [UNSETTLED_COLOR]),
-                      legend=alt.Legend(orient="bottom", direction="horizontal", labelLimit=200))
+                      scale=alt.Scale(domain=categories, range=BASIN_COLORS + [UNSETTLED_COLOR]), legend=None)
     maps = []
     for name, title in zip(names, titles):
-        cells = alt.Chart(alt.Data(name="starts")).transform_filter(alt.datum.optimizer == name).transform_calculate(
+        cells = alt.Chart(alt.Data(name="starts")).transform_calculate(
             x0=f"datum.x - {half_x!r}", x1=f"datum.x + {half_x!r}", y0=f"datum.y - {half_y!r}", y1=f"datum.y + {half_y!r}",
         ).mark_rect(stroke=None).encode(
             x=alt.X("x0:Q", scale=x_scale, title="start x"), x2="x1:Q",
@@ -54,11 +54,22 @@ def basin_spec(frame, names: list[str], titles: list[str], grid: int) -> dict:
         minima = alt.Chart(alt.Data(values=[{"x": x, "y": y} for x, y in surface.minima])).mark_point(
             shape="diamond", size=90, filled=True, color="white", stroke="#212529", strokeWidth=1, opacity=1).encode(
             x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale))
-        maps.append(alt.layer(cells, minima).properties(width=MAP_SIZE, height=MAP_SIZE,
-                                                        title=alt.Title(title, anchor="start")))
-    spec = alt.concat(*maps, columns=2).resolve_scale(color="shared").to_dict()
-    spec["datasets"] = {"starts": frame}
-    return spec
+        spec = alt.layer(cells, minima).properties(height=MAP_SIZE, title=alt.Title(title, anchor="start")).to_dict()
+        spec["datasets"] = {"starts": frame[frame["optimizer"] == name].reset_index(drop=True)}
+        maps.append(spec)
+    return maps
+
+
+def legend_html() -> str:
+    """The basins' colours, once for every map: a swatch and the minimum's name each, wrapping on a narrow screen."""
+    from html import escape
+
+    chips = "".join(
+        f'<span style="display:inline-flex;align-items:center;gap:6px;margin-right:16px;white-space:nowrap">'
+        f'<span style="width:14px;height:14px;border-radius:3px;background:{colour};display:inline-block"></span>'
+        f"{escape(label)}</span>"
+        for label, colour in zip(minimum_labels() + [NOT_SETTLED], BASIN_COLORS + [UNSETTLED_COLOR]))
+    return f'<div style="display:flex;flex-wrap:wrap;row-gap:4px;font-size:14px">Ends at the minimum:&nbsp;{chips}</div>'
 
 
 def render_basin_map(key: str) -> None:
@@ -73,7 +84,12 @@ def render_basin_map(key: str) -> None:
     ordered = tuple(o for o in BASIN_OPTIMIZERS if o in others)
     with st.spinner("Racing every start…"):
         figure = basin_figure(ordered, int(steps))
-    st.vega_lite_chart(figure["spec"], width="content", key=f"{key}.maps")
+    st.html(legend_html())
+    maps = figure["maps"]
+    for row in range(0, len(maps), 2):
+        columns = st.columns(2)  # side by side on a wide screen, one under the other on a phone
+        for column, index in zip(columns, range(row, min(row + 2, len(maps)))):
+            column.vega_lite_chart(maps[index], width="stretch", key=f"{key}.map.{index}")
     show_settings(figure["settings"], figure["runtime_s"])
     show_checks(figure["checks"])
     with st.expander("How many starts end at each minimum"):

@@ -132,7 +132,7 @@ def render_rate_map(key: str) -> None:
         return
     with st.spinner("Sweeping 3,602 settings in one batch…"):
         figure = rate_map_figure(float(l_min), float(l_max))
-    event = st.vega_lite_chart(figure["spec"], width="content", on_select="rerun", selection_mode="cell",
+    event = st.vega_lite_chart(figure["spec"], width="stretch", on_select="rerun", selection_mode="cell",
                                key=f"{key}.map.{l_min:g}.{l_max:g}")
     show_settings(figure["settings"], figure["runtime_s"])
     show_checks(figure["checks"])

@@ -245,7 +245,7 @@ def test_payloads_stay_small():
     from descent_ui.views_muon import muon_figure
     from descent_ui.views_quadratic import eigenbasis_figure, rate_map_figure
 
-    specs = [rate_map_figure(1.0, 100.0)["spec"], basin_figure(("momentum", "adam", "lion"), 300)["spec"],
+    specs = [rate_map_figure(1.0, 100.0)["spec"], *basin_figure(("momentum", "adam", "lion"), 300)["maps"],
              muon_figure(8, 4, 100.0, 0, 5)["singular"], muon_figure(8, 4, 100.0, 0, 5)["map"],
              *eigenbasis_figure(1.0, 50.0, 0.03, 0.6)["specs"].values()]
     for spec in specs:

@@ -1,19 +1,24 @@
 """Progress page: what FSRS predicts, the retention target and its daily load, a review calendar, recall over
 time, the card browser, parameters fitted to your reviews, and export/import.
 
-The connection, the open profile and the saving status belong to descent_ui.progress_store, shared with the quiz.
+Every number here is the engine's (descent_core.quiz): the calendar is `store.reviews_per_day` in the reader's UTC
+offset, recall over time is `srs.retention_over_time`, the browser is `browser.browse_cards`, fitting is
+`profiles.fit_profile`; this module only draws them. The connection, the open profile and the saving status belong
+to descent_ui.progress_store, shared with the quiz.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
-from descent_core.quiz import Deck, srs, store, transfer
+from descent_core.quiz import Deck, profiles, srs, store, transfer
 
 from . import progress_store, quiz_flow
 from .card_browser import render_browser
@@ -43,15 +48,20 @@ def render() -> None:
     headline(reviews, states, now)
     retention_panel(states, now)
     if reviews:
+        offset = reader_utc_offset(now)
+        per_day = progress_store.read(lambda e: store.reviews_per_day(e, current.id, offset or timedelta(0)), {}) or {}
         left, right = st.columns(2)
         left.markdown("**Reviews per day**")
-        left.altair_chart(heatmap_chart(reviews_frame(reviews)), width="stretch")
+        if per_day:
+            left.altair_chart(heatmap_chart(heatmap_frame(per_day)), width="stretch")
+            left.caption(zone_caption(offset))
         right.markdown("**Recall over time: predicted and actual**")
-        forecast = retention_frame(progress_store.settings().parameters or DEFAULT_PARAMETERS, past)
-        if forecast.empty:
+        points = srs.retention_over_time(progress_store.settings().parameters or DEFAULT_PARAMETERS, past)
+        if not points:
             right.caption("Shown once you have reviewed a card a second time.")
         else:
-            right.altair_chart(retention_chart(forecast), width="stretch")
+            right.altair_chart(retention_chart(retention_frame(points)), width="stretch")
+            right.caption("Per week, repeat reviews only: the share you recalled against the share FSRS expected.")
     else:
         st.info("No reviews yet for this profile: answer a few cards on the quiz page.")
     render_browser(cards, current.id, rows, reviews, now)
@@ -116,87 +126,145 @@ def retention_panel(states: dict[str, dict], now: datetime) -> None:
 
 
 # ----- charts ----------------------------------------------------------------------------------------------------
-def reviews_frame(reviews: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(reviews)
-    frame["day"] = pd.to_datetime(frame["reviewed_at"], utc=True).dt.tz_localize(None).dt.normalize()
-    frame["correct"] = frame["correct"].astype(bool)
-    return frame
+MAX_UTC_OFFSET = timedelta(hours=14)
 
 
-def heatmap_chart(frame: pd.DataFrame) -> alt.Chart:
-    """A calendar: one square per day (weeks across, weekdays down), coloured by the reviews made that day."""
-    counts = frame.groupby("day").agg(reviews=("correct", "size"), correct=("correct", "sum")).reset_index()
+def reader_utc_offset(now: datetime) -> timedelta | None:
+    """The reader's offset from UTC as their browser reports it (Streamlit's st.context), or None when it did not.
+
+    `st.context.timezone_offset` is JavaScript's getTimezoneOffset: minutes, UTC minus local (so UTC+2 is -120);
+    `st.context.timezone` (an IANA name) is the fallback.
+    """
+    try:
+        minutes, name = st.context.timezone_offset, st.context.timezone
+    except Exception:  # no browser behind this run (a script, a test)
+        return None
+    offset = None
+    if isinstance(minutes, (int, float)):
+        offset = -timedelta(minutes=float(minutes))
+    elif isinstance(name, str) and name:
+        try:
+            offset = now.astimezone(ZoneInfo(name)).utcoffset()
+        except Exception:  # an unknown zone name: UTC, and the caption says so
+            offset = None
+    if offset is None or abs(offset) > MAX_UTC_OFFSET:
+        return None
+    return offset
+
+
+def zone_caption(offset: timedelta | None) -> str:
+    if offset is None:
+        return "Days in UTC: your browser did not report its time zone."
+    sign, minutes = ("+" if offset >= timedelta(0) else "-"), int(abs(offset).total_seconds() // 60)
+    return f"Days in your browser's time zone (UTC{sign}{minutes // 60:02d}:{minutes % 60:02d})."
+
+
+def heatmap_frame(per_day: dict[date, int]) -> pd.DataFrame:
+    """`store.reviews_per_day` laid out as a calendar: every day from a Monday at least 12 weeks back to the last."""
+    counts = pd.DataFrame({"day": pd.to_datetime(list(per_day)), "reviews": list(per_day.values())})
     last = counts["day"].max()
     first = min(counts["day"].min(), last - pd.Timedelta(days=7 * 12))
     days = pd.DataFrame({"day": pd.date_range(first - pd.Timedelta(days=first.weekday()), last, freq="D")})
-    days = days.merge(counts, on="day", how="left").fillna({"reviews": 0, "correct": 0})
+    days = days.merge(counts, on="day", how="left").fillna({"reviews": 0})
+    days["reviews"] = days["reviews"].astype(int)
     days["date"] = days["day"].dt.strftime("%Y-%m-%d")
     days["week"] = (days["day"] - days["day"].min()).dt.days // 7
     days["weekday"] = days["day"].dt.strftime("%a")
+    return days.drop(columns=["day"])
+
+
+def heatmap_chart(days: pd.DataFrame) -> alt.Chart:
+    """A calendar: one square per day (weeks across, weekdays down), coloured by the reviews made that day."""
     return alt.Chart(days).mark_rect(cornerRadius=2, stroke="white").encode(
         x=alt.X("week:O", title=None, axis=None),
         y=alt.Y("weekday:N", sort=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], title=None),
         color=alt.Color("reviews:Q", scale=alt.Scale(scheme="greens", domainMin=0), title="reviews"),
-        tooltip=[alt.Tooltip("date:N", title="day"), alt.Tooltip("reviews:Q"), alt.Tooltip("correct:Q", title="right")],
+        tooltip=[alt.Tooltip("date:N", title="day"), alt.Tooltip("reviews:Q")],
     ).properties(height=190)
 
 
-def retention_frame(parameters, past: list[srs.PastReview]) -> pd.DataFrame:
-    paired = srs.forecasts(parameters, past)
-    if not paired:
-        return pd.DataFrame()
-    frame = pd.DataFrame([{"day": pd.Timestamp(f.reviewed_at).tz_localize(None).normalize(), "predicted": f.predicted,
-                           "recalled": float(f.recalled)} for f in paired])
-    daily = frame.groupby("day").agg(predicted=("predicted", "mean"), actual=("recalled", "mean"),
-                                     reviews=("recalled", "size")).reset_index()
-    return daily.melt(id_vars=["day", "reviews"], value_vars=["predicted", "actual"], var_name="recall",
+def retention_frame(points: list[srs.RetentionPoint]) -> pd.DataFrame:
+    """`srs.retention_over_time`'s periods, long form: one row per period and line (predicted, actual)."""
+    frame = pd.DataFrame([{"week": _naive(pd.Timestamp(p.start)), "reviews": p.reviews,
+                           "predicted": p.predicted, "actual": p.actual} for p in points])
+    return frame.melt(id_vars=["week", "reviews"], value_vars=["predicted", "actual"], var_name="recall",
                       value_name="share")
+
+
+def _naive(moment: pd.Timestamp) -> pd.Timestamp:
+    return moment.tz_convert(None) if moment.tzinfo is not None else moment
 
 
 def retention_chart(frame: pd.DataFrame) -> alt.Chart:
     return alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
+        x=alt.X("week:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0)),
         y=alt.Y("share:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="Recall of repeat reviews"),
         color=alt.Color("recall:N", title=None, scale=alt.Scale(domain=["predicted", "actual"],
                                                                 range=["#868e96", "#d9480f"])),
-        tooltip=[alt.Tooltip("day:T"), "recall", alt.Tooltip("share:Q", format=".0%"), "reviews"],
+        tooltip=[alt.Tooltip("week:T", title="week of"), "recall", alt.Tooltip("share:Q", format=".0%"), "reviews"],
     ).properties(height=190)
 
 
 # ----- fitting ---------------------------------------------------------------------------------------------------
+def fit_summary(report: dict) -> str | None:
+    """The stored fit report (profiles.fit_profile) as one sentence; None when it is damaged."""
+    try:
+        before, after, used = float(report["loss_before"]), float(report["loss_after"]), int(report["reviews_used"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    kept = report.get("kept", after < before)
+    verdict = "kept: they predict your recall better" if kept else "not kept: they predict no better"
+    return (f"Last fit on {used} reviews: log-loss {before:.4f} before, {after:.4f} after (lower predicts better); "
+            f"the fitted parameters were {verdict}.")
+
+
 def fitting_panel(profile_id: int, past: list[srs.PastReview]) -> None:
     st.subheader("Scheduling parameters")
-    chosen = progress_store.settings()
+    in_use = st.container()  # filled last, so a fit made by this click is what it describes
     ready = srs.fit_ready_count(past)
-    report = chosen.fit_report
-    if chosen.parameters is None:
-        st.markdown("FSRS's **default** parameters schedule your cards.")
-    else:
-        st.markdown("Parameters **fitted to your reviews** schedule your cards.")
-    if report:
-        st.markdown(f"Last fit on {report.get('reviews_used', '?')} reviews: log-loss "
-                    f"{report.get('loss_before', float('nan')):.4f} before, {report.get('loss_after', float('nan')):.4f} "
-                    "after (lower predicts your recall better).")
     if ready < srs.MIN_REVIEWS_TO_FIT:
         st.caption(f"Fitting needs {srs.MIN_REVIEWS_TO_FIT} reviews made a day or more after the card's previous one; "
                    f"you have {ready}. Until then the defaults are used.")
-        return
-    left, right = st.columns(2)
-    if left.button("Fit parameters to my reviews", key="progress.fit", type="primary"):
-        with st.spinner("Fitting FSRS to your history…"):
-            try:
-                fit = srs.fit_parameters(past, chosen.parameters)
-            except ValueError as exc:
-                st.error(str(exc))
-                return
-        if fit.improved:
-            progress_store.save_parameters(fit.parameters, fit.to_dict() | {"parameters": None})
-            st.success(f"Kept: log-loss {fit.loss_before:.4f} → {fit.loss_after:.4f} on {fit.reviews_used} reviews.")
+    else:
+        left, right = st.columns(2)
+        if left.button("Fit parameters to my reviews", key="progress.fit", type="primary"):
+            fit_now(profile_id)
+        if progress_store.settings().parameters is not None and right.button("Back to the defaults",
+                                                                             key="progress.defaults"):
+            progress_store.save_parameters(None, None)
+            st.rerun()
+    chosen = progress_store.settings()
+    with in_use:
+        if chosen.parameters is None:
+            st.markdown("FSRS's **default** parameters schedule your cards.")
         else:
-            st.info(f"Not kept: the fit predicts no better (log-loss {fit.loss_before:.4f} → {fit.loss_after:.4f}).")
-    if chosen.parameters is not None and right.button("Back to the defaults", key="progress.defaults"):
-        progress_store.save_parameters(None, None)
-        st.rerun()
+            st.markdown("Parameters **fitted to your reviews** schedule your cards.")
+        summary = fit_summary(chosen.fit_report) if chosen.fit_report else None
+        if summary:
+            st.markdown(summary)
+
+
+def fit_now(profile_id: int) -> None:
+    """profiles.fit_profile: fsrs's optimizer on this profile's reviews; the weights are kept only if they predict
+    better, and the before/after report is stored either way."""
+    engine = progress_store.engine()
+    if engine is None:
+        return
+    with st.spinner("Fitting FSRS to your history…"):
+        try:
+            outcome = profiles.fit_profile(engine, profile_id)
+        except Exception as exc:  # a busy database or an optimizer that cannot fit: said, nothing changed
+            st.error(f"Fitting did not finish ({progress_store.describe(exc)}); the parameters in use are unchanged.")
+            return
+    progress_store.reload_settings()
+    report = outcome.report
+    if report is None:
+        st.info(f"Fitting needs {outcome.needed} reviews; you have {outcome.reviews_ready}.")
+    elif outcome.kept:
+        st.success(f"Kept: log-loss {report.loss_before:.4f} → {report.loss_after:.4f} on {report.reviews_used} reviews.")
+    else:
+        st.info(f"Not kept: the fit predicts no better (log-loss {report.loss_before:.4f} → {report.loss_after:.4f}); "
+                "the parameters in use stay.")
 
 
 # ----- export and import -----------------------------------------------------------------------------------------

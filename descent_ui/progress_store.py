@@ -6,7 +6,8 @@
 - **Access** (``access_mode``): ``auth`` when ``[auth]`` is in secrets (progress belongs to the signed-in identity;
   no picker; ``?profile=`` is ignored), ``shared`` when ``[descent] shared = true`` is in secrets or the database is
   not SQLite (profiles open with name and passphrase; names are never listed), else ``local`` (a single-user run:
-  profiles are listed and open with one click, unless they have a passphrase).
+  profiles are listed and open with one click, unless they have a passphrase). ``[descent] shared = false`` says
+  so explicitly: a single user's own PostgreSQL is then ``local`` too.
 - **Saving**: every write goes through `save`. A transient error (a lock, a dropped connection) keeps the engine,
   keeps what could not be written and writes it before the next write; the banner says "not saved" only while
   something is unsaved. A kept write can be taken back before it lands (`cancel`: undoing an answer that is still
@@ -62,8 +63,8 @@ def access_mode() -> str:
     if "auth" in secrets:
         return "auth"
     descent = secrets.get("descent", {}) if hasattr(secrets, "get") else {}
-    if bool(descent.get("shared", False)):
-        return "shared"
+    if "shared" in descent:  # said in so many words: it wins over the guess from the URL below
+        return "shared" if bool(descent["shared"]) else "local"
     url = _url_override() or (secrets.get("connections", {}).get("sql", {}).get("url") if "connections" in secrets else None)
     if url and not str(url).startswith("sqlite"):
         return "shared"
@@ -249,8 +250,8 @@ def reload_settings() -> None:
 
 
 def scheduler(fuzz: bool = True):
-    chosen = settings()
-    return srs.make_scheduler(chosen.parameters, chosen.desired_retention, fuzz=fuzz)
+    """The fsrs Scheduler of the open profile (its fitted weights or the defaults, its retention target)."""
+    return profiles.scheduler_for(settings(), fuzz=fuzz)
 
 
 def save_retention(value: float) -> None:

@@ -1,5 +1,5 @@
-"""The quiz and progress pages driven through Streamlit's AppTest (opened through app.py), on a fake clock and a
-temp SQLite file.
+"""The quiz and progress pages driven through Streamlit's AppTest (opened through app.py), on a fake clock, each
+store-touching test on a temp SQLite file and on a PostgreSQL schema (`store_url` in tests/conftest.py).
 
 Covers a full timed session (right, wrong, timeout, scoring, summary), self-graded cards on FSRS's scale with no
 speed bonus, undo, pause, numeric and formula answers, profiles in each access mode (local, shared with
@@ -10,6 +10,7 @@ resume through the URL token, topic links, the Progress page's tools, and a data
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
 import time
@@ -54,15 +55,24 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
-def db_url(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'progress.db'}"
-    monkeypatch.setenv(progress_store.ENV_DB_URL, url)
-    return url
+def db_url(store_url, monkeypatch):
+    """The progress database of the test, SQLite then PostgreSQL, as the app finds it (DESCENT_DB_URL)."""
+    monkeypatch.setenv(progress_store.ENV_DB_URL, store_url)
+    return store_url
+
+
+LOCAL = {"descent": {"shared": False}}  # a single user's own PostgreSQL: a local run, said in the secrets
+
+
+def on_postgres() -> bool:
+    return os.environ.get(progress_store.ENV_DB_URL, "").startswith("postgresql")
 
 
 def open_page(path: str = QUIZ_PAGE, seed: int = 7, secrets: dict | None = None, query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["quiz.seed"] = seed
+    if secrets is None and on_postgres():  # PostgreSQL alone means a shared store; the local-mode tests say local
+        secrets = LOCAL
     for key, value in (secrets or {}).items():
         at.secrets[key] = value
     for key, value in (query or {}).items():
@@ -568,7 +578,7 @@ def test_progress_page_retention_browser_fitting_and_import_errors(clock, db_url
     assert any(card in c.value for c in page.caption)
     page.button(key="progress.browser.suspend").click().run()
     assert card in store.suspended_cards(engine, pid)
-    page.multiselect(key="progress.browser.states").set_value(["Suspended"]).run()
+    page.multiselect(key="progress.browser.states").set_value(["suspended"]).run()
     assert list(page.dataframe[0].value["card"]) == [card]
     page.button(key="progress.browser.reset").click().run()
     assert card not in store.load_states(engine, pid)
@@ -605,7 +615,128 @@ def test_fitted_parameters_are_kept_with_their_log_loss(clock, db_url, monkeypat
     assert any("0.5200 → 0.4100" in m.value for m in page.success)
     page.run()
     assert any("fitted to your reviews" in m.value for m in page.markdown)
-    assert any("0.5200 before, 0.4100" in m.value for m in page.markdown)
+    assert any("0.5200 before, 0.4100" in m.value and "were kept" in m.value for m in page.markdown)
+
+    # A later fit that predicts worse is reported and not used: the weights in use stay.
+    worse = tuple(w * 1.01 for w in fitted)
+    monkeypatch.setattr(srs, "fit_parameters", lambda past, current=None: srs.FitReport(worse, 0.41, 0.47, 600))
+    page.button(key="progress.fit").click().run()
+    assert any("Not kept" in m.value and "0.4100 → 0.4700" in m.value for m in page.info)
+    assert any("0.4100 before, 0.4700" in m.value and "not kept" in m.value for m in page.markdown)
+    engine = engine_for(db_url)
+    assert profiles.load_settings(engine, profile_of(page).id).parameters == pytest.approx(fitted)
+    engine.dispose()
+
+
+def seed_synthetic_learner(url: str, name: str, before: datetime) -> int:
+    """A profile with the history of a learner who forgets faster than FSRS's defaults (test_quiz_srs.py's), on real
+    deck cards, ending the day before `before`: enough reviews for a real fit."""
+    from test_quiz_srs import forgetful_weights, simulated_history
+
+    ids = [c.id for c in load_deck().cards][:70]
+    topics = {c.id: c.topic for c in load_deck().cards}
+    history = simulated_history(forgetful_weights(), n_cards=len(ids))
+    shift = before - timedelta(days=1) - max(r.reviewed_at for r in history)
+    engine = engine_for(url)
+    store.ensure_schema(engine)
+    pid = profiles.create_profile(engine, name)
+    scheduler = srs.make_scheduler(fuzz=False)
+    for r in sorted(history, key=lambda r: r.reviewed_at):
+        card, when = ids[int(r.card_id.split("-")[1])], r.reviewed_at + shift
+        row = store.ReviewRow(card, topics[card], when, r.rating, r.rating > 1, False, 5000, 0)
+        store.record_review(engine, pid, row, lambda prior, card=card, when=when, rating=r.rating:
+                            srs.review(scheduler, card, prior, rating, when, 5.0))
+    assert srs.fit_ready_count(store.past_reviews(engine, pid)) >= srs.MIN_REVIEWS_TO_FIT
+    engine.dispose()
+    return pid
+
+
+def test_the_progress_page_fits_fsrs_to_real_reviews_and_shows_the_log_loss(clock, db_url, monkeypatch):
+    pid = seed_synthetic_learner(db_url, "ada", clock.wall())
+    drawn = []
+    real_frame = progress_ui.retention_frame
+    monkeypatch.setattr(progress_ui, "retention_frame", lambda points: drawn.append(points) or real_frame(points))
+    page = open_page(PROGRESS_PAGE)
+    page.selectbox(key="store.pick.progress").select("ada").run()
+    assert not page.exception, page.exception
+    assert not any("Fitting needs" in c.value for c in page.caption) and page.button(key="progress.fit")
+    assert any("default" in m.value for m in page.markdown)
+    # Recall over time is the engine's, week by week (srs.retention_over_time on the stored history).
+    engine = engine_for(db_url)
+    expected = srs.retention_over_time(srs.DEFAULT_PARAMETERS, store.past_reviews(engine, pid))
+    assert drawn and drawn[-1] == expected and len(expected) > 4
+
+    began = time.perf_counter()
+    page.button(key="progress.fit").click().run()  # fsrs's own optimizer (torch) on 579 measured reviews
+    assert not page.exception, page.exception
+    settings = profiles.load_settings(engine, pid)
+    report = settings.fit_report
+    print(f"\nfit in the page: log-loss {report['loss_before']:.4f} -> {report['loss_after']:.4f} on "
+          f"{report['reviews_used']} reviews, {time.perf_counter() - began:.1f} s")
+    assert report["kept"] and report["loss_after"] < report["loss_before"] - 0.01
+    assert settings.parameters is not None and settings.parameters[0] < srs.DEFAULT_PARAMETERS[0]
+    shown = f"{report['loss_before']:.4f} → {report['loss_after']:.4f} on {report['reviews_used']} reviews"
+    assert any(shown in m.value for m in page.success)
+    page.run()
+    assert any("fitted to your reviews" in m.value for m in page.markdown)
+    assert any(f"log-loss {report['loss_before']:.4f} before, {report['loss_after']:.4f} after" in m.value
+               for m in page.markdown)
+    # The schedule now uses the fitted weights: the quiz's scheduler is built from them.
+    assert profiles.scheduler_for(settings).parameters[0] == pytest.approx(settings.parameters[0])
+    engine.dispose()
+
+
+def test_the_review_calendar_counts_days_in_the_readers_time_zone(clock, db_url, monkeypatch):
+    engine = engine_for(db_url)
+    store.ensure_schema(engine)
+    pid = profiles.create_profile(engine, "ada")
+    late = datetime(2025, 2, 27, 23, 30, tzinfo=timezone.utc)  # 23:30 UTC is 01:30 the next day at UTC+02:00
+    for when in (late, late - timedelta(hours=12)):
+        row = store.ReviewRow("gd-step", "gd", when, 3, True, False, 1000, 0)
+        store.record_review(engine, pid, row, lambda prior, when=when: srs.review(srs.make_scheduler(), "gd-step",
+                                                                                    prior, 3, when, 1.0))
+    engine.dispose()
+    frames = []
+    real_frame = progress_ui.heatmap_frame
+    monkeypatch.setattr(progress_ui, "heatmap_frame", lambda per_day: frames.append(per_day) or real_frame(per_day))
+
+    def calendar(offset):
+        monkeypatch.setattr(progress_ui, "reader_utc_offset", lambda now: offset)
+        page = open_page(PROGRESS_PAGE)
+        page.selectbox(key="store.pick.progress").select("ada").run()
+        assert not page.exception, page.exception
+        return frames[-1], [c.value for c in page.caption]
+
+    days, captions = calendar(None)
+    assert {str(d): n for d, n in days.items()} == {"2025-02-27": 2}
+    assert "Days in UTC: your browser did not report its time zone." in captions
+    days, captions = calendar(timedelta(hours=2))
+    assert {str(d): n for d, n in days.items()} == {"2025-02-27": 1, "2025-02-28": 1}
+    assert "Days in your browser's time zone (UTC+02:00)." in captions
+    frame = real_frame(days)
+    assert frame["date"].iloc[-1] == "2025-02-28" and frame["reviews"].sum() == 2
+    assert frame["date"].iloc[0] <= "2024-12-05" and pd_weekday(frame["date"].iloc[0]) == 0  # 12 weeks, from a Monday
+
+
+def pd_weekday(day: str) -> int:
+    return datetime.fromisoformat(day).weekday()
+
+
+def test_the_readers_utc_offset_comes_from_the_browser(monkeypatch):
+    proxy = type(st.context)
+    now = datetime(2025, 7, 1, 12, tzinfo=timezone.utc)
+
+    def browser_says(offset_minutes, zone):
+        monkeypatch.setattr(proxy, "timezone_offset", property(lambda self: offset_minutes))
+        monkeypatch.setattr(proxy, "timezone", property(lambda self: zone))
+        return progress_ui.reader_utc_offset(now)
+
+    assert browser_says(-120, "Europe/Berlin") == timedelta(hours=2)  # JavaScript's sign: UTC minus local
+    assert browser_says(300, None) == timedelta(hours=-5)
+    assert browser_says(None, "Asia/Kolkata") == timedelta(hours=5, minutes=30)
+    assert browser_says(None, "Nowhere/Atlantis") is None and browser_says(None, None) is None
+    assert browser_says(100_000, None) is None  # no zone is that far from UTC
+    assert progress_ui.zone_caption(timedelta(hours=-3, minutes=-30)) == "Days in your browser's time zone (UTC-03:30)."
 
 
 # ----- a database that cannot be used -----------------------------------------------------------------------------
@@ -703,3 +834,10 @@ def test_an_answer_written_late_is_undone_in_the_store(clock, db_url, monkeypatc
     assert not any("not saved" in w.value for w in at.warning)
     at.button(key=f"quiz.undo.{s.index}").click().run()
     assert not at.exception and not reviews_in(db_url), "store and screen agree: the answer is gone from both"
+
+
+def test_a_postgresql_store_is_shared_unless_the_secrets_say_local(clock, db_url):
+    bare = open_page(secrets={})  # no secrets at all: the URL decides
+    assert bool(bare.get("selectbox")) is (not on_postgres()), "a PostgreSQL store lists no names by default"
+    local = open_page(secrets=LOCAL)  # `[descent] shared = false`: one user's own database, one-click profiles
+    assert local.selectbox(key="store.pick.quiz")

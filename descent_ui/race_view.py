@@ -115,7 +115,7 @@ def payload(race: dc.Race, *, show_loss: bool, checks: Iterable[claims.Check] = 
     verdicts = claims.evaluate(checks, race)
     return {
         "player": player_data(race, show_loss=show_loss),
-        "results": results_table(race),
+        "results": results_table(race).set_index("rank"),
         "note": table_note(race),
         "settings": race_settings_line(race),
         "verdicts": verdict_rows(verdicts),
@@ -209,7 +209,7 @@ def show(view: dict[str, Any], *, claim: str, key: str, on_start: Callable[[], N
         st.warning(f"Diverged (marked ✕ where it left): {', '.join(view['diverged'])}. "
                    "Its trail stops at its last finite point.", icon=":material/warning:")
     st.caption(view["settings"])
-    st.table(view["results"].set_index("rank"))
+    st.table(view["results"])
     st.caption(view["note"])
 
 

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import torch
 import pytest
@@ -55,7 +56,7 @@ def test_start_and_speed_in_the_url_are_checked(query, problem):
 
 def arrow_bytes(frame) -> int:
     sink = pa.BufferOutputStream()
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().size
@@ -63,7 +64,7 @@ def arrow_bytes(frame) -> int:
 
 def payload_bytes(data: dict) -> int:
     """What the player's data costs on the wire: the JSON part plus the Arrow tables."""
-    tables = {k: v for k, v in data.items() if hasattr(v, "to_numpy")}
+    tables = {k: v for k, v in data.items() if isinstance(v, (pa.Table, pd.DataFrame))}
     rest = {k: v for k, v in data.items() if k not in tables}
     return len(json.dumps(rest)) + sum(arrow_bytes(t) for t in tables.values())
 
@@ -96,7 +97,7 @@ def test_both_panels_dim_what_the_legend_did_not_pick_and_show_tooltips():
 def test_diverged_runs_get_a_marker_layer():
     race = dc.race("ravine", ["gd"], steps=300, hparams={"gd": {"lr": [0.05, 0.5]}})
     data = player_data(race, show_loss=False)
-    assert data["diverged"]["step"].tolist() == [int(race.diverged_at[0, 1])]
+    assert data["diverged"]["step"].to_pylist() == [int(race.diverged_at[0, 1])]
     assert '"name": "diverged"' in json.dumps(data["spec"])
 
 

@@ -21,7 +21,7 @@ from descent_core import content
 from descent_core.labs import LABS, Choice, LabResult, Param, Plot, get_lab
 
 from .links import target
-from .specs import arrow_bytes, frozen
+from .specs import arrow_table, frozen
 from .theme import color_of
 
 # Distinct colours for series that are not optimizers (theory curves, configurations).
@@ -209,15 +209,15 @@ def lab_view(lab_id: str, params_json: str) -> dict:
         "passed": result.passed, "verdict": result.verdict,
         "ran_with": " · ".join(f"{lab.spec(k).label} = {_show_param(v)}" for k, v in result.params.items()),
         "charts": [(plot.frame, frozen(plot_chart(plot, result.frames[plot.frame]))) for plot in result.plots],
-        "numbers": arrow_bytes(numbers_table(result)), "params": arrow_bytes(params),
-        "settings": arrow_bytes(settings),
+        "numbers": arrow_table(numbers_table(result)), "params": arrow_table(params),
+        "settings": arrow_table(settings),
         "footer": f"Experiment `{lab.experiment.__module__}.{lab.experiment.__name__}` · ran in "
                   f"{result.runtime_s * 1000:.0f} ms (cached per setting).",
     }
 
 
-def _table(data: bytes) -> None:
-    st.dataframe(pa.ipc.open_stream(data).read_all(), hide_index=True, width="stretch")
+def _table(data: pa.Table) -> None:
+    st.dataframe(data, hide_index=True, width="stretch")
 
 
 def _details(view: dict) -> None:

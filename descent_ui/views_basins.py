@@ -11,6 +11,7 @@ import descent_core as dc
 from descent_core.views import BASIN_OPTIMIZERS, basin_map
 from descent_core.views.basins import DEFAULT_OTHERS, NOT_SETTLED, minimum_labels
 
+from .specs import frozen
 from .views_common import show_checks, show_settings
 
 BASIN_COLORS = ["#f59f00", "#1c7ed6", "#2b8a3e", "#ae3ec9"]  # one per minimum, in the landscape's order
@@ -24,7 +25,8 @@ def basin_figure(others: tuple[str, ...], steps: int) -> dict[str, Any]:
     result = basin_map(others, steps=steps)
     titles = [f"{name} · η = {result.facts['lrs'][opt]:g}"
               for opt, name in zip(result.facts["optimizers"], result.facts["names"])]
-    return {"maps": basin_maps(result.frames["starts"], result.facts["names"], titles, result.facts["grid"]),
+    return {"maps": [frozen(spec) for spec in basin_maps(result.frames["starts"], result.facts["names"], titles,
+                                                         result.facts["grid"])],
             "checks": result.checks, "settings": result.settings, "runtime_s": result.runtime_s,
             "counts": result.frames["counts"], "runs": result.facts["runs"]}
 

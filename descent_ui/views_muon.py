@@ -12,6 +12,7 @@ import streamlit as st
 from descent_core.views import NS_COEFFICIENTS, muon_spectrum
 from descent_core.views.muon import BAND, SHAPES
 
+from .specs import frozen
 from .views_common import show_checks, show_settings
 
 SERIES_COLORS = ["#495057", "#0b7285", "#e03131"]  # input, Newton–Schulz (Muon's colour), polar factor
@@ -22,8 +23,8 @@ SPREADS = [1.0, 10.0, 100.0, 1000.0, 10000.0]
 @st.cache_data(max_entries=64, show_spinner=False)
 def muon_figure(rows: int, cols: int, spread: float, seed: int, steps: int) -> dict[str, Any]:
     result = muon_spectrum(rows, cols, spread, seed, steps)
-    return {"singular": singular_spec(result.frames["singular"]), "map": map_spec(result.frames["map"],
-                                                                                    result.frames["points"], steps),
+    return {"singular": frozen(singular_spec(result.frames["singular"])),
+            "map": frozen(map_spec(result.frames["map"], result.frames["points"], steps)),
             "checks": result.checks, "settings": result.settings, "runtime_s": result.runtime_s, "facts": result.facts}
 
 

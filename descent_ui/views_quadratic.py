@@ -17,6 +17,7 @@ from descent_core.views.quadratic import CURVE_NAMES, MU_MAX
 
 from . import race_view
 from .state import RACE_DEVICE
+from .specs import frozen
 from .views_common import show_checks, show_settings
 
 L_MIN_OPTIONS = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
@@ -34,7 +35,7 @@ CURVE_DASH = dict(zip(CURVE_NAMES, ([1, 0], [6, 3], [2, 2])))
 def rate_map_figure(l_min: float, l_max: float) -> dict[str, Any]:
     """The sweep and its chart spec, cached per bowl: a warm rerun only unpickles this."""
     result = rate_map(l_min, l_max)
-    return {"spec": rate_map_spec(result), "checks": result.checks, "settings": result.settings,
+    return {"spec": frozen(rate_map_spec(result)), "checks": result.checks, "settings": result.settings,
             "facts": result.facts, "runtime_s": result.runtime_s,
             "cells": result.frames["cells"][["lr", "mu", "rate", "theory"]]}
 
@@ -166,7 +167,7 @@ DIRECTION_COLORS = ["#1c7ed6", "#e8590c"]
 def eigenbasis_figure(l1: float, l2: float, lr: float, mu: float) -> dict[str, Any]:
     result = eigenbasis(l1, l2, lr, mu)
     frame = result.frames["components"]
-    specs = {method: eigenbasis_spec(frame[frame["method"] == method], method)
+    specs = {method: frozen(eigenbasis_spec(frame[frame["method"] == method], method))
              for method in frame["method"].cat.categories}
     return {"specs": specs, "checks": result.checks, "settings": result.settings, "runtime_s": result.runtime_s,
             "factors": result.frames["factors"]}

@@ -206,9 +206,9 @@ def test_markers_sit_where_they_teach():
     assert placed == PAGES
 
 
-def arrow_bytes(frame: pd.DataFrame) -> int:
+def arrow_bytes(frame: pd.DataFrame | pa.Table) -> int:
     sink = io.BytesIO()
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return len(sink.getvalue())

@@ -335,3 +335,12 @@ def test_bounds_are_checked_before_the_parser_runs(monkeypatch):
 
 def test_import_errors_are_store_errors_the_page_can_show():
     assert issubclass(ImportRejected, store.StoreError) and issubclass(ImportRejected, ValueError)
+
+
+def test_a_message_never_quotes_a_huge_piece_of_the_file():
+    """Found by the property above: a field name of thousands of characters came back whole in the message."""
+    doc = export_doc()
+    state_of(doc, "gd-limit")["1" * 5000 + "difficulty"] = 2.0
+    with pytest.raises(transfer.ImportRejected) as caught:
+        transfer.validate_import(json.dumps(doc), KNOWN, now=NOW)
+    assert "unknown field" in str(caught.value) and len(str(caught.value)) < 400

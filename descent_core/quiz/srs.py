@@ -56,10 +56,16 @@ def make_scheduler(parameters: Sequence[float] | None = None, desired_retention:
                      enable_fuzzing=fuzz)
 
 
+def _shown(value: object, limit: int = 40) -> str:
+    """``value`` as a message may quote it: its repr, cut to ``limit`` characters (a file can hold any text)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def check_retention(value: float) -> float:
     low, high = RETENTION_RANGE
     if not (isinstance(value, (int, float)) and math.isfinite(value) and low - 1e-9 <= value <= high + 1e-9):
-        raise ValueError(f"desired retention must be between {low:.2f} and {high:.2f}, got {value!r}")
+        raise ValueError(f"desired retention must be between {low:.2f} and {high:.2f}, got {_shown(value)}")
     return float(value)
 
 
@@ -70,7 +76,7 @@ def check_parameters(parameters: Any) -> tuple[float, ...]:
     checked = []
     for i, (value, low, high) in enumerate(zip(parameters, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
-            raise ValueError(f"FSRS parameter {i} must be a number in [{low}, {high}], got {value!r}")
+            raise ValueError(f"FSRS parameter {i} must be a number in [{low}, {high}], got {_shown(value)}")
         checked.append(float(value))
     return tuple(checked)
 
@@ -104,10 +110,10 @@ def state_from_dict(state: Mapping, card_id: str | None = None) -> FsrsCard:
         raise StateError("the state must be an object")
     extra = set(state) - STATE_KEYS
     if extra:
-        raise StateError(f"unknown field {sorted(extra)[0]!r}")
+        raise StateError(f"unknown field {_shown(sorted(extra)[0])}")
     missing = STATE_KEYS - {"card_id"} - set(state)
     if missing:
-        raise StateError(f"missing field {sorted(missing)[0]!r}")
+        raise StateError(f"missing field {_shown(sorted(missing)[0])}")
     kind = _int_field(state, "state", 1, 3)
     step = None if state["step"] is None else _int_field(state, "step", 0, MAX_STEP)
     stability = _optional_float(state, "stability", STABILITY_MIN, MAX_STABILITY_DAYS)

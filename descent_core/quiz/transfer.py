@@ -183,6 +183,13 @@ def _shown(value: Any) -> str:
 class _ImportChecker:
     """Collects every problem in an export document instead of stopping at the first."""
 
+    MAX_PROBLEM_CHARS = 200  # a message quotes parts of the file, and a hostile file can make them as long as it likes
+
+    def _note(self, problem: str) -> None:
+        if len(problem) > self.MAX_PROBLEM_CHARS:
+            problem = problem[: self.MAX_PROBLEM_CHARS - 3] + "..."
+        self.problems.append(problem)
+
     def __init__(self, known_card_ids: set[str], now: datetime):
         self.known = known_card_ids
         self.latest = srs.utc(now) + timedelta(days=1)  # nothing in an export can have happened after it was made
@@ -192,15 +199,15 @@ class _ImportChecker:
     def payload(self, doc: dict[str, Any]) -> ImportPayload:
         profile = doc.get("profile")
         if not isinstance(profile, str) or len(profile) > MAX_TEXT_CHARS or not profile.isprintable():
-            self.problems.append(f"'profile' must be printable text of at most {MAX_TEXT_CHARS} characters")
+            self._note(f"'profile' must be printable text of at most {MAX_TEXT_CHARS} characters")
             profile = ""
         lists = {key: doc.get(key) for key in ("card_states", "reviews", "sessions")}
         for key, value in lists.items():
             if not isinstance(value, list):
-                self.problems.append(f"'{key}' must be a list")
+                self._note(f"'{key}' must be a list")
                 lists[key] = []
             elif len(value) > MAX_IMPORT_ROWS:
-                self.problems.append(f"'{key}' has {len(value)} rows; the limit is {MAX_IMPORT_ROWS}")
+                self._note(f"'{key}' has {len(value)} rows; the limit is {MAX_IMPORT_ROWS}")
                 lists[key] = []
         retention, parameters = self._settings(doc.get("settings"))
         session_rows = [self._session(i, s) for i, s in enumerate(lists["sessions"])]
@@ -208,7 +215,7 @@ class _ImportChecker:
         review_rows = [self._review(i, r, len(session_rows)) for i, r in enumerate(lists["reviews"])]
         ids = [s.card_id for s in states if s]
         if len(set(ids)) != len(ids):
-            self.problems.append("a card appears twice in 'card_states'")
+            self._note("a card appears twice in 'card_states'")
         if self.unknown_ids:
             listed = ", ".join(sorted(self.unknown_ids)[:5])
             self.problems.insert(0, f"{len(self.unknown_ids)} card id(s) are not in the current decks ({listed})")
@@ -219,7 +226,7 @@ class _ImportChecker:
         if value is None:
             return None, None
         if not isinstance(value, dict) or set(value) - {"desired_retention", "fsrs_parameters"}:
-            self.problems.append("'settings' must be an object with desired_retention and fsrs_parameters")
+            self._note("'settings' must be an object with desired_retention and fsrs_parameters")
             return None, None
         retention = parameters = None
         try:
@@ -228,12 +235,12 @@ class _ImportChecker:
             if value.get("fsrs_parameters") is not None:
                 parameters = srs.check_parameters(value["fsrs_parameters"])
         except ValueError as exc:
-            self.problems.append(f"settings: {exc}")
+            self._note(f"settings: {exc}")
         return retention, parameters
 
     def _card_id(self, value: Any, where: str) -> str | None:
         if not isinstance(value, str) or len(value) > 100:
-            self.problems.append(f"{where}.card_id must be text of at most 100 characters")
+            self._note(f"{where}.card_id must be text of at most 100 characters")
             return None
         if value not in self.known:
             self.unknown_ids.add(_shown(value))
@@ -247,22 +254,22 @@ class _ImportChecker:
         try:
             moment = srs.parse_time(value)
         except ValueError as exc:
-            self.problems.append(f"{where} {exc}")
+            self._note(f"{where} {exc}")
             return False
         if moment > self.latest:
-            self.problems.append(f"{where} lies after the export was made")
+            self._note(f"{where} lies after the export was made")
             return False
         return moment
 
     def _state(self, i: int, row: Any) -> CardImport | None:
         where = f"card_states[{i}]"
         if not isinstance(row, dict) or set(row) - {"card_id", "state", "suspended", "reset_at"}:
-            self.problems.append(f"{where} must be an object with card_id, state, suspended and reset_at")
+            self._note(f"{where} must be an object with card_id, state, suspended and reset_at")
             return None
         card_id = self._card_id(row.get("card_id"), where)
         suspended = row.get("suspended", False)
         if not isinstance(suspended, bool):
-            self.problems.append(f"{where}.suspended must be true or false")
+            self._note(f"{where}.suspended must be true or false")
             return None
         reset_at = self._time(row.get("reset_at"), f"{where}.reset_at", optional=True)
         state = None
@@ -270,11 +277,11 @@ class _ImportChecker:
             try:
                 state = srs.checked_state(row["state"], card_id)
             except srs.StateError as exc:
-                self.problems.append(f"{where}.state: {exc}")
+                self._note(f"{where}.state: {exc}")
                 return None
             last = state["last_review"]
             if last is not None and srs.utc(datetime.fromisoformat(last)) > self.latest:
-                self.problems.append(f"{where}.state.last_review lies after the export was made")
+                self._note(f"{where}.state.last_review lies after the export was made")
                 return None
         if reset_at is False or card_id is None:
             return None
@@ -283,7 +290,7 @@ class _ImportChecker:
     def _review(self, i: int, row: Any, n_sessions: int) -> tuple[ReviewRow, int | None] | None:
         where = f"reviews[{i}]"
         if not isinstance(row, dict):
-            self.problems.append(f"{where} must be an object")
+            self._note(f"{where} must be an object")
             return None
         card_id = self._card_id(row.get("card_id"), where)
         bad = _first_bad(row, {
@@ -296,7 +303,7 @@ class _ImportChecker:
             "session": lambda v: v is None or (_is_int(v) and 0 <= v < n_sessions),
         })
         if bad:
-            self.problems.append(f"{where}: bad or missing {bad}")
+            self._note(f"{where}: bad or missing {bad}")
             return None
         reviewed_at = self._time(row.get("reviewed_at"), f"{where}.reviewed_at")
         if card_id is None or reviewed_at is False:
@@ -308,7 +315,7 @@ class _ImportChecker:
     def _session(self, i: int, row: Any) -> dict[str, Any] | None:
         where = f"sessions[{i}]"
         if not isinstance(row, dict):
-            self.problems.append(f"{where} must be an object")
+            self._note(f"{where} must be an object")
             return None
         bad = _first_bad(row, {
             "mode": lambda v: isinstance(v, str) and v in MODES,
@@ -317,7 +324,7 @@ class _ImportChecker:
             "score": lambda v: _is_int(v) and 0 <= v <= 10_000_000,
         })
         if bad:
-            self.problems.append(f"{where}: bad or missing {bad}")
+            self._note(f"{where}: bad or missing {bad}")
             return None
         started = self._time(row.get("started_at"), f"{where}.started_at")
         finished = self._time(row.get("finished_at"), f"{where}.finished_at", optional=True)

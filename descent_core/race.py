@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from . import allocator
 from .landscapes import Landscape, get_landscape
 from .limits import MAX_NOISE, MAX_PARTICLES, MAX_POINTS, MAX_STEPS
 from .optimizers import OPTIMIZERS, Stepper, resolve_hparams, unknown_optimizer
@@ -158,6 +159,7 @@ def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, s
     _check_request(steps, len(opt_ids), runs, noise, clip)
     recorded = recorded_steps(steps, record)
     _check_size(len(opt_ids), runs, len(recorded))
+    allocator.prepare_for(len(opt_ids) * runs)  # big sweeps: keep glibc's heap from fragmenting (allocator.py)
     every_step = len(recorded) == steps + 1
     if record_state and not every_step:
         raise ValueError("record_state needs every step recorded (record=1)")

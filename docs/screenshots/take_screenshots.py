@@ -30,7 +30,7 @@ WIDTHS = (390, 1400)
 
 
 def settle(page) -> None:
-    from test_pages_browser import settle as wait_until_drawn
+    from page_checks import settle as wait_until_drawn
 
     wait_until_drawn(page)
 

@@ -118,7 +118,8 @@ def card_view(session: QuizSession) -> None:
 
 def symbols(q: Question) -> None:
     lines = [f"- `{v.name}`" + (f" (or `{'`, `'.join(v.aliases)}`)" if v.aliases else "")
-             + f": {v.meaning}" + (f" ${v.latex}$" if v.latex else "") for v in q.variables]
+             + f": {v.meaning}" + (f" ${v.latex}$" if v.latex and f"${v.latex}$" not in v.meaning else "")
+             for v in q.variables]  # a meaning that already writes the symbol is not followed by it twice
     st.markdown("**Symbols you may use**\n\n" + "\n".join(lines)
                 + "\n\nOperators `+ - * / **`, functions such as `sqrt`, `exp`, `log`.")
 
@@ -182,7 +183,10 @@ def feedback(session: QuizSession, q: Question, outcome: Outcome) -> None:
         st.success(f"Right! +{a.total} points (base {a.base}, speed +{a.speed_bonus}, streak +{a.streak_bonus}) "
                    f"in {outcome.elapsed_s:.1f} s.", icon=":material/check_circle:")
     else:
-        st.error(f"Not this time ({progress_store.escape_markdown(outcome.response)}).", icon=":material/cancel:")
+        # A picked option is deck text (Markdown and math, like the card); typed text is the learner's, shown as is.
+        picked = q.kind in ("choice", "name")
+        response = outcome.response if picked else progress_store.escape_markdown(outcome.response)
+        st.error(f"Not this time ({response}).", icon=":material/cancel:")
     if outcome.detail:
         st.caption(outcome.detail)
     if q.kind == "formula" and outcome.response and not outcome.timed_out:

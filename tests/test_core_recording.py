@@ -118,7 +118,7 @@ import numpy as np
 import descent_core as dc
 dc.race("ravine", ["adam"], steps=5)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-dc.race("ravine", ["adam"], steps=500, hparams={"adam": {"lr": np.geomspace(1e-4, 3, 200_000)}}, record="final",
+dc.race("ravine", ["adam"], steps=500, hparams={"adam": {"lr": np.geomspace(1e-4, 3, 100_000)}}, record="final",
         device="cpu")
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
 """
@@ -126,8 +126,8 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fragmentation is glibc's")
 def test_a_big_final_point_sweep_keeps_its_memory_flat():
-    """200,000 runs x 500 steps recording the final point keep a few MB of results; without the pinned mmap
-    threshold (descent_core/allocator.py) glibc's heap fragmented to about 1.4 GB here, with it about 0.2 GB."""
+    """100,000 runs x 500 steps recording the final point keep a few MB of results; without the pinned mmap
+    threshold (descent_core/allocator.py) glibc's heap fragmented to about 785 MB here, with it about 160 MB."""
     out = subprocess.run([sys.executable, "-c", _SWEEP_MEMORY], capture_output=True, text=True, check=True,
                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
-    assert float(out.stdout.split()[-1]) < 600
+    assert float(out.stdout.split()[-1]) < 400

@@ -89,3 +89,20 @@ def test_url_carries_the_race(race_page):
 def test_no_deploy_button_for_readers(race_page):
     assert race_page.get_by_role("button", name="Deploy").count() == 0
     assert race_page.locator("[data-testid=stAppDeployButton]").count() == 0
+
+
+def test_fair_mode_tunes_then_races_in_the_browser(race_page):
+    """Last in the module: it changes the race. The toggle tunes every optimizer by the same sweep, then the
+    player draws the tuned race and the page discloses the budget and each winning rate."""
+    from descent_ui import fair_view
+
+    race_page.get_by_text("Fair mode: tune each optimizer's learning rate first", exact=False).click()
+    race_page.get_by_text(fair_view.CLAIM[:40], exact=False).first.wait_for(timeout=180_000)
+    race_page.wait_for_selector(PLAYER, timeout=90_000)
+    tuning = race_page.locator("[data-testid=stDataFrame]").last
+    tuning.wait_for(state="attached", timeout=60_000)  # the grid draws on a canvas once scrolled into view
+    assert race_page.get_by_text("Budget:", exact=False).count() >= 1 and race_page.get_by_text("Objective:", exact=False).count() >= 1
+    before = frame(race_page)
+    race_page.wait_for_timeout(1200)
+    assert frame(race_page) != before or frame(race_page) == 500, "the tuned race plays"
+    assert race_page.locator("[data-testid=stException]").count() == 0

@@ -33,7 +33,7 @@ def family_frame() -> pd.DataFrame:
             "optimizer": spec.name, "family": spec.family,
             "state per parameter": ", ".join(slots) if slots else "none",
             "buffers": len(slots),
-            "state bytes / weight": round(bytes_per_weight[opt], 3),
+            "state bytes / weight": f"{bytes_per_weight[opt]:.3g}",  # 8, 12, 0.00293: no padded decimals
             "torch": f"torch.optim.{spec.torch_class}" if spec.torch_class else "not in torch (paper rule)",
             "source": spec.reference,
         })
@@ -64,7 +64,9 @@ def render_family_table() -> None:
     frame = family_frame()
     column = SORTS[order]
     if column:
-        frame = frame.sort_values(column, kind="stable", ascending=column not in ("buffers", "state bytes / weight"))
+        key = (lambda values: values.astype(float)) if column == "state bytes / weight" else None
+        frame = frame.sort_values(column, kind="stable", ascending=column not in ("buffers", "state bytes / weight"),
+                                  key=key)
     st.table(frame.set_index("optimizer"))
     st.caption("State columns are read from `descent_core.OPTIMIZERS[...].state_slots`: the buffers the stepper "
                "actually keeps; bytes per weight are counted on that state for one 4096 x 4096 float32 matrix "

@@ -96,7 +96,7 @@ def test_the_family_table_prices_every_optimizers_state():
     frame = family_frame().set_index("optimizer")
     for opt, spec in dc.OPTIMIZERS.items():
         expected = state_bytes_per_parameter(opt, MEMORY_SHAPE)
-        assert frame.loc[spec.name, "state bytes / weight"] == pytest.approx(expected, abs=1e-3), opt
-    assert frame.loc[dc.OPTIMIZERS["adam"].name, "state bytes / weight"] == 8.0
-    assert frame.loc[dc.OPTIMIZERS["momentum"].name, "state bytes / weight"] == 4.0
-    assert frame.loc[dc.OPTIMIZERS["adafactor"].name, "state bytes / weight"] < 0.01
+        assert float(frame.loc[spec.name, "state bytes / weight"]) == pytest.approx(expected, rel=5e-3), opt
+    assert frame.loc[dc.OPTIMIZERS["adam"].name, "state bytes / weight"] == "8"
+    assert frame.loc[dc.OPTIMIZERS["momentum"].name, "state bytes / weight"] == "4"
+    assert float(frame.loc[dc.OPTIMIZERS["adafactor"].name, "state bytes / weight"]) < 0.01

@@ -69,28 +69,6 @@ function rowsOf(table) {
   return rows;
 }
 
-const LOG_LABEL_GAP = 28; // at least this many pixels between a log axis's labels (one per power of ten crowds a phone)
-
-function lossPanel(spec) {
-  const panels = spec.hconcat || spec.vconcat;
-  return panels && panels[1];
-}
-
-// A log loss axis labels every power of ten in its domain; a short panel gets every 2nd, 5th, ... power instead.
-function thinLogTicks(panel, height) {
-  for (const layer of panel.layer || []) {
-    const y = layer.encoding && layer.encoding.y;
-    if (!y || !y.scale || y.scale.type !== "log" || !y.scale.domain) continue;
-    const lo = Math.floor(Math.log10(y.scale.domain[0])), hi = Math.ceil(Math.log10(y.scale.domain[1]));
-    const room = Math.max(2, Math.floor(height / LOG_LABEL_GAP));
-    const every = [1, 2, 3, 5, 10].find((k) => (hi - lo) / k < room) || Math.ceil((hi - lo) / room);
-    if (every === 1) continue;
-    const values = [];
-    for (let e = Math.ceil(lo / every) * every; e <= hi; e += every) values.push(Number(`1e${e}`));
-    y.axis = { ...(y.axis || {}), values };
-  }
-}
-
 function formatSpeed(value) {
   return ({ 0.25: "¼×", 0.5: "½×", 1: "1×", 2: "2×", 4: "4×" })[value] || `${value}×`;
 }
@@ -234,7 +212,6 @@ class Player {
       spec.config.legend.labelFontSize = 11;
       spec.config.axis = { ...(spec.config.axis || {}), labelFontSize: 10, titleFontSize: 11 };
     }
-    if (lossPanel(spec)) thinLogTicks(lossPanel(spec), size.lossHeight);
     spec.params = (spec.params || []).map((p) => {
       if (p.name === "frame" || p.name === "kept") return { ...p, value: p.name === "frame" ? this.frame : this.keptOf(this.frame) };
       return p;
@@ -283,7 +260,6 @@ class Player {
     this.root.dataset.laidOut = String(width + shrink); // the width this layout was made for (tests wait on it)
     this.root.dataset.embedding = "0";
     this.show();
-    this.resized(); // the width changed while this layout was made (the resize observer had nothing to redo then)
     if (wasPlaying || (this.wantsPlay && this.visible)) this.play();
   }
 

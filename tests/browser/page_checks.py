@@ -109,26 +109,6 @@ GEOMETRY = """() => {
       try { domain = view.scale('loss_x').domain(); range = view.scale('loss_x').range(); } catch (e) {}
       const [ox] = view.origin();
       const right = panel ? ox + panel.x + panel.width : Infinity;
-      // A log loss axis keeps its labels apart: at least 20 px between neighbours (one per power of ten crowds a phone).
-      let logScale = false;
-      try { logScale = view.scale('loss_y').type === 'log'; } catch (e) {}
-      if (panel && logScale) {
-        const axes = [];
-        const walk = (mark, axis) => {
-          for (const item of mark.items || []) {
-            if (mark.role === 'axis-label' && item.opacity !== 0 && item.text !== '') axis.push({x: item.x, y: item.y});
-            const next = mark.role === 'axis' ? (axes[axes.push([]) - 1]) : axis;
-            for (const child of item.items || []) walk(child, next);
-          }
-        };
-        walk(group, []);
-        for (const labels of axes) {
-          const xs = labels.map(l => Math.round(l.x)), ys = labels.map(l => l.y).sort((a, b) => a - b);
-          if (labels.length < 2 || new Set(xs).size !== 1) continue;  // the x axis (labels side by side)
-          const gap = Math.min(...ys.slice(1).map((y, i) => y - ys[i]));
-          if (gap < 20) lossAxes.push(`log loss axis labels ${Math.round(gap)} px apart (${labels.length} labels in ${Math.round(panel.height)} px)`);
-        }
-      }
       if (!panel || !domain || domain[0] !== 0 || domain[1] !== steps || Math.abs(range[1] - panel.width) > 1
           || right > canvas.getBoundingClientRect().width + 1) {
         lossAxes.push(`loss axis ${JSON.stringify(domain)} over ${panel && Math.round(panel.width)} px ending at `

@@ -159,11 +159,15 @@ def zone_caption(offset: timedelta | None) -> str:
     return f"Days in your browser's time zone (UTC{sign}{minutes // 60:02d}:{minutes % 60:02d})."
 
 
+CALENDAR_WEEKS = (12, 53)  # the calendar spans at least a quarter and at most a year, ending on the last review day
+
+
 def heatmap_frame(per_day: dict[date, int]) -> pd.DataFrame:
-    """`store.reviews_per_day` laid out as a calendar: every day from a Monday at least 12 weeks back to the last."""
+    """`store.reviews_per_day` laid out as a calendar: every day from a Monday 12 to 53 weeks back to the last."""
     counts = pd.DataFrame({"day": pd.to_datetime(list(per_day)), "reviews": list(per_day.values())})
     last = counts["day"].max()
-    first = min(counts["day"].min(), last - pd.Timedelta(days=7 * 12))
+    shortest, longest = (pd.Timedelta(days=7 * w) for w in CALENDAR_WEEKS)
+    first = max(min(counts["day"].min(), last - shortest), last - longest)
     days = pd.DataFrame({"day": pd.date_range(first - pd.Timedelta(days=first.weekday()), last, freq="D")})
     days = days.merge(counts, on="day", how="left").fillna({"reviews": 0})
     days["reviews"] = days["reviews"].astype(int)

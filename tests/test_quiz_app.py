@@ -14,7 +14,7 @@ import os
 import pathlib
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -716,6 +716,8 @@ def test_the_review_calendar_counts_days_in_the_readers_time_zone(clock, db_url,
     frame = real_frame(days)
     assert frame["date"].iloc[-1] == "2025-02-28" and frame["reviews"].sum() == 2
     assert frame["date"].iloc[0] <= "2024-12-05" and pd_weekday(frame["date"].iloc[0]) == 0  # 12 weeks, from a Monday
+    decades = real_frame({date(1990, 1, 1): 3, date(2025, 2, 28): 1})  # a long history: the last year only
+    assert frame["week"].max() <= 13 and decades["week"].max() <= 53 and decades["reviews"].sum() == 1
 
 
 def pd_weekday(day: str) -> int:

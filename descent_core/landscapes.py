@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 import torch
 from torch import Tensor
@@ -31,6 +31,9 @@ class Landscape:
     minima: tuple[tuple[float, float], ...] = ()
     tuned: Mapping[str, Mapping[str, float]] | None = None
     gradient: SurfaceFn | None = None  # closed-form gradient, (..., 2) -> (..., 2)
+    # loss and gradient from one evaluation, when they share their work (a quadratic's loss is 1/2 x . H x, its
+    # gradient H x): (..., 2) -> ((...), (..., 2)), bit for bit what ``loss`` and ``gradient`` return
+    value_and_gradient: Callable[[Tensor], tuple[Tensor, Tensor]] | None = None
     hessian_diagonal: SurfaceFn | None = None  # closed-form (d2f/dx2, d2f/dy2), (..., 2) -> (..., 2)
     description: str = ""
     formula: str = ""  # LaTeX
@@ -54,6 +57,24 @@ class Landscape:
             (g,) = torch.autograd.grad(self.loss(point).sum(), point)
         return g
 
+    @property
+    def shares_value(self) -> bool:
+        """True when the loss comes with the gradient at no extra cost: a shared closed form, or autograd, whose
+        forward pass is the loss."""
+        return self.value_and_gradient is not None or self.gradient is None
+
+    def value_and_grad(self, xy: Tensor) -> tuple[Tensor, Tensor]:
+        """(loss, gradient) at xy, computed together where they share work (``shares_value``)."""
+        if self.value_and_gradient is not None:
+            return self.value_and_gradient(xy)
+        if self.gradient is not None:
+            return self.loss(xy), self.gradient(xy)
+        with torch.enable_grad():
+            point = xy.detach().requires_grad_(True)
+            value = self.loss(point)
+            (g,) = torch.autograd.grad(value.sum(), point)
+        return value.detach(), g
+
     def hessian_diag(self, xy: Tensor) -> Tensor:
         if self.hessian_diagonal is not None:
             return self.hessian_diagonal(xy)
@@ -76,8 +97,25 @@ class Landscape:
 # Quadratics: f = 1/2 (l1 u^2 + l2 w^2) in coordinates (u, w) rotated by `angle` from (x, y).
 
 
-def quadratic(l1: float, l2: float, angle: float = 0.0) -> tuple[SurfaceFn, SurfaceFn, SurfaceFn]:
-    """Loss, gradient and Hessian diagonal of a quadratic with eigenvalues (l1, l2), rotated by ``angle``."""
+SPELLED_OUT_LIMIT = 2**21  # elements: a quadratic's Hessian diagonal is copied to xy's shape up to this size,
+SPELLED_OUT_SHAPES = 4  # for this many shapes at once
+
+
+class Quadratic(NamedTuple):
+    loss: SurfaceFn
+    gradient: SurfaceFn
+    hessian_diagonal: SurfaceFn
+    value_and_gradient: Callable[[Tensor], tuple[Tensor, Tensor]]
+
+    def closed_forms(self) -> dict[str, Callable]:
+        """The keyword arguments a ``Landscape`` takes for these closed forms."""
+        return {"gradient": self.gradient, "hessian_diagonal": self.hessian_diagonal,
+                "value_and_gradient": self.value_and_gradient}
+
+
+def quadratic(l1: float, l2: float, angle: float = 0.0) -> Quadratic:
+    """Loss, gradient, Hessian diagonal, and loss-with-gradient of a quadratic with eigenvalues (l1, l2), rotated
+    by ``angle``."""
     c, s = math.cos(angle), math.sin(angle)
     # Hessian H = R diag(l1, l2) R^T with R = [[c, -s], [s, c]].
     hxx, hxy, hyy = l1 * c * c + l2 * s * s, (l1 - l2) * c * s, l1 * s * s + l2 * c * c
@@ -91,18 +129,40 @@ def quadratic(l1: float, l2: float, angle: float = 0.0) -> tuple[SurfaceFn, Surf
                 tables[key] = torch.tensor(values, dtype=xy.dtype, device=xy.device)
         return tables[key]
 
+    spelled_out: dict[tuple, Tensor] = {}
+
+    def diagonal_like(xy: Tensor) -> Tensor:
+        """(hxx, hyy) repeated to xy's shape, kept for the last few shapes asked (a race asks for the same two every
+        step: its positions, and a block of recent ones): multiplying by a (2,) table broadcasts along a last axis
+        of size 2, 4-6x slower on CPU than a same-shaped operand. Past a few million elements the copy would cost
+        more memory than the broadcast costs time."""
+        if xy.numel() > SPELLED_OUT_LIMIT:
+            return table(xy)
+        key = (xy.shape, xy.dtype, xy.device)
+        if key not in spelled_out:
+            if len(spelled_out) >= SPELLED_OUT_SHAPES:
+                spelled_out.pop(next(iter(spelled_out)))  # the oldest
+            with torch.inference_mode(False):
+                spelled_out[key] = table(xy).expand(xy.shape).contiguous()
+        return spelled_out[key]
+
     def gradient(xy: Tensor) -> Tensor:
         # H xy: one matmul, or, for an axis-aligned bowl, one elementwise product (several times faster on a
         # large sweep, where a 2 x 2 matmul is dominated by its set-up).
-        return xy @ table(xy) if angle else xy * table(xy)
+        return xy @ table(xy) if angle else xy * diagonal_like(xy)
+
+    def value_and_gradient(xy: Tensor) -> tuple[Tensor, Tensor]:
+        g = gradient(xy)
+        terms = g * xy
+        return 0.5 * (terms[..., 0] + terms[..., 1]), g  # the same sum as .sum(-1), 10x slower on a short axis
 
     def loss(xy: Tensor) -> Tensor:
-        return 0.5 * (gradient(xy) * xy).sum(-1)
+        return value_and_gradient(xy)[0]
 
     def hessian_diagonal(xy: Tensor) -> Tensor:
         return torch.tensor([hxx, hyy], dtype=xy.dtype, device=xy.device).expand(xy.shape)
 
-    return loss, gradient, hessian_diagonal
+    return Quadratic(loss, gradient, hessian_diagonal, value_and_gradient)
 
 
 def _saddle(xy: Tensor) -> Tensor:
@@ -222,13 +282,13 @@ def _build() -> dict[str, Landscape]:
     ravine = quadratic(*RAVINE_EIGENVALUES)
     rotated = quadratic(*RAVINE_EIGENVALUES, angle=math.pi / 4)
     surfaces = [
-        Landscape("ravine", "Ravine (ill-conditioned quadratic)", ravine[0], RAVINE_START, ((-10.0, 10.0), (-5.0, 5.0)),
-                  ((0.0, 0.0),), gradient=ravine[1], hessian_diagonal=ravine[2],
+        Landscape("ravine", "Ravine (ill-conditioned quadratic)", ravine.loss, RAVINE_START, ((-10.0, 10.0), (-5.0, 5.0)),
+                  ((0.0, 0.0),), **ravine.closed_forms(),
                   description="A bowl 20 times steeper across than along: condition number 20.",
                   formula=r"f(x,y)=\tfrac12\left(x^2+20\,y^2\right)"),
-        Landscape("rotated_ravine", "Rotated ravine (45 degrees)", rotated[0], rotate(RAVINE_START, math.pi / 4),
+        Landscape("rotated_ravine", "Rotated ravine (45 degrees)", rotated.loss, rotate(RAVINE_START, math.pi / 4),
                   ((-10.0, 10.0), (-8.0, 8.0)),
-                  ((0.0, 0.0),), gradient=rotated[1], hessian_diagonal=rotated[2],
+                  ((0.0, 0.0),), **rotated.closed_forms(),
                   description="The same ravine turned by 45 degrees: its steep axis is no longer a coordinate axis, "
                               "so per-coordinate methods lose their advantage.",
                   formula=r"f=\tfrac12\left(u^2+20\,w^2\right),\ u=\tfrac{x+y}{\sqrt2},\ w=\tfrac{y-x}{\sqrt2}"),

@@ -47,6 +47,11 @@ STRUCTURAL = frozenset({"nesterov", "centered", "amsgrad", "decoupled_weight_dec
                         "weight_decouple", "fixed_decay", "clip_lambda", "precondition_frequency", "precondition_1d",
                         "correct_bias", "normalize_gradient", "decouple", "use_bias_correction", "safeguard_warmup",
                         "slice_p"})
+# A per-run learning rate is spelled out at theta's shape for parameters of at most this many elements, where the
+# descent multiplies by it: broadcasting a (B, 1) operand along a short last axis is 4-6x slower on CPU than an
+# operand of the same shape (measured on (B, 2): 6.7 against 1.6 us at B = 4,096, 905 against 265 us at
+# B = 1,000,000). The copy costs a few bytes per run.
+SPELLED_OUT_ELEMENTS = 16
 # Hyperparameters that only ever meet tensors (added or multiplied, never in Python arithmetic): held as 0-dim
 # tensors, because torch wraps a Python number into a new tensor on every op, which doubles the cost of the tiny
 # ops a race is made of.
@@ -275,7 +280,8 @@ class BoundRule(NamedTuple):
     """An optimizer's transform with its hyperparameters shaped for one batch (B, *param_shape)."""
 
     transform: Transform
-    lr: Any  # float, or a per-run tensor shaped like theta's batch
+    lr: Any  # float, or a per-run tensor shaped to broadcast against theta, (B, 1, ..., 1)
+    descent_lr: Any  # the same, at theta's own shape when the parameter is small (``SPELLED_OUT_ELEMENTS``)
 
 
 class StepperState(NamedTuple):
@@ -321,7 +327,8 @@ class Stepper:
             )
         bound = {name: _bind_value(name, value, theta) for name, value in self.hparams.items()}
         lr = bound.pop("lr")
-        return BoundRule(self._rule(**bound), lr)
+        spell_out = isinstance(lr, Tensor) and theta[0].numel() <= SPELLED_OUT_ELEMENTS
+        return BoundRule(self._rule(**bound), lr, lr.expand(theta.shape).contiguous() if spell_out else lr)
 
     def init(self, theta: Tensor) -> StepperState:
         rule = self.bind(theta)
@@ -335,7 +342,10 @@ class Stepper:
         t = state.t + 1
         lr = rule.lr if lr_scale == 1.0 else rule.lr * lr_scale
         u, slots = rule.transform.update(grad, state.slots, Context(t, theta, lr, curvature, grad))
-        theta_next = theta + u if rule.transform.applies_lr else descend(theta, u, lr)
+        if rule.transform.applies_lr:
+            theta_next = theta + u
+        else:
+            theta_next = descend(theta, u, rule.descent_lr if lr_scale == 1.0 else rule.descent_lr * lr_scale)
         return theta_next, StepperState(t, slots, rule)
 
     def evaluation_point(self, theta: Tensor, state: StepperState) -> Tensor:

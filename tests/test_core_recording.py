@@ -83,6 +83,34 @@ def test_a_sparse_recording_keeps_exactly_the_recorded_points(record, window_byt
     assert sparse.grads is None
 
 
+def _autograd_only(surface: dc.Landscape) -> dc.Landscape:
+    """The same surface without closed forms: the race then takes gradients (and losses) by autograd."""
+    return dc.Landscape(f"{surface.id}_autograd", surface.name, surface.loss, surface.start, surface.bounds,
+                        surface.minima)
+
+
+@pytest.mark.parametrize("surface_id", sorted(dc.LANDSCAPES))
+def test_loss_and_gradient_together_are_bit_identical_to_each_alone(surface_id):
+    surface = dc.LANDSCAPES[surface_id]
+    points = torch.randn(3, 17, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5)) * 2
+    for form in (surface, _autograd_only(surface)):
+        value, gradient = form.value_and_grad(points)
+        torch.testing.assert_close(value, form.loss(points), rtol=0, atol=0)
+        torch.testing.assert_close(gradient, form.grad(points), rtol=0, atol=0)
+    assert dc.LANDSCAPES["ravine"].shares_value and _autograd_only(surface).shares_value
+    assert not dc.LANDSCAPES["beale"].shares_value  # a loss per step would cost more than a block of them
+
+
+@pytest.mark.parametrize("surface_id", ["ravine", "rotated_ravine", "beale"])
+def test_losses_kept_with_the_gradient_equal_the_surface_evaluated_afterwards(surface_id):
+    for surface in (dc.LANDSCAPES[surface_id], _autograd_only(dc.LANDSCAPES[surface_id])):
+        race = dc.race(surface, ["gd", "adam", "sf_adamw"], steps=120, device="cpu", noise=0.3,
+                       hparams={"gd": {"lr": [0.01, 0.3]}, "adam": {"lr": [0.05, 3.0]}, "sf_adamw": {"lr": [0.1, 0.5]}})
+        for paths, losses in ((race.paths, race.losses), (race.gradient_paths, race.gradient_losses)):
+            expected = surface.loss(torch.as_tensor(paths)).numpy()
+            np.testing.assert_array_equal(losses, np.where(np.isfinite(expected), expected, losses))
+
+
 def test_recording_choices_are_checked():
     for bad in (0, -1, 301, 2.5, True, "every"):
         with pytest.raises(ValueError, match="Invalid record"):

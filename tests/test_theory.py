@@ -15,7 +15,7 @@ KAPPA = L2 / L1
 
 
 def quadratic_surface(l1=L1, l2=L2, angle=0.0, start=(1.0, 1.0)):
-    loss, grad, hess = dc.quadratic(l1, l2, angle)
+    loss, grad, hess, _ = dc.quadratic(l1, l2, angle)
     return dc.Landscape("q", "quadratic", loss, start, ((-2, 2), (-2, 2)), gradient=grad, hessian_diagonal=hess)
 
 

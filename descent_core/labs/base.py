@@ -262,9 +262,9 @@ def close(measured: float, expected: float, rel: float = 0.0, abs_: float = 0.0)
 
 
 def quadratic_landscape(l1: float, l2: float, start=(1.0, 1.0), angle: float = 0.0) -> Landscape:
-    loss, grad, hess = quadratic(l1, l2, angle)
-    return Landscape("lab_quadratic", f"quadratic λ = ({l1:g}, {l2:g})", loss, tuple(start), ((-2.0, 2.0), (-2.0, 2.0)),
-                     ((0.0, 0.0),), gradient=grad, hessian_diagonal=hess)
+    surface = quadratic(l1, l2, angle)
+    return Landscape("lab_quadratic", f"quadratic λ = ({l1:g}, {l2:g})", surface.loss, tuple(start),
+                     ((-2.0, 2.0), (-2.0, 2.0)), ((0.0, 0.0),), **surface.closed_forms())
 
 
 def log_indices(n: int, count: int = 400) -> np.ndarray:

@@ -17,9 +17,9 @@ LAMBDAS = (1.0, 100.0)  # the worked example of sections 01 and 03: kappa = 100
 
 
 def worked_example(start=(1.0, 1.0)) -> Landscape:
-    loss, grad, hess = quadratic(*LAMBDAS)
-    return Landscape("worked_example", "f = ½(x² + 100y²)", loss, start, ((-2.0, 2.0), (-2.0, 2.0)), ((0.0, 0.0),),
-                     gradient=grad, hessian_diagonal=hess)
+    bowl = quadratic(*LAMBDAS)
+    return Landscape("worked_example", "f = ½(x² + 100y²)", bowl.loss, start, ((-2.0, 2.0), (-2.0, 2.0)),
+                     ((0.0, 0.0),), **bowl.closed_forms())
 
 
 @functools.lru_cache(maxsize=8)

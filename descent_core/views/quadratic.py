@@ -39,9 +39,9 @@ CURVE_NAMES = ("divergence edge ηλmax = 2 + 2μ", "λmin critically damped: η
 
 def bowl(l1: float, l2: float) -> Landscape:
     """The bowl ½(λ1 x² + λ2 y²) as a landscape a race can run on (closed-form gradient), started at (1, 1)."""
-    loss, gradient, hessian = quadratic(l1, l2)
-    return Landscape("view_bowl", f"Bowl λ = ({l1:g}, {l2:g})", loss, START, ((-1.5, 1.5), (-1.5, 1.5)), ((0.0, 0.0),),
-                     gradient=gradient, hessian_diagonal=hessian, formula=rf"f=\tfrac12({l1:g}x^2+{l2:g}y^2)",
+    surface = quadratic(l1, l2)
+    return Landscape("view_bowl", f"Bowl λ = ({l1:g}, {l2:g})", surface.loss, START, ((-1.5, 1.5), (-1.5, 1.5)),
+                     ((0.0, 0.0),), **surface.closed_forms(), formula=rf"f=\tfrac12({l1:g}x^2+{l2:g}y^2)",
                      description="An axis-aligned quadratic: its eigen-directions are the coordinate axes.")
 
 

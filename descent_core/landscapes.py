@@ -52,10 +52,7 @@ class Landscape:
     def grad(self, xy: Tensor) -> Tensor:
         if self.gradient is not None:
             return self.gradient(xy)
-        with torch.enable_grad():
-            point = xy.detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(self.loss(point).sum(), point)
-        return g
+        return self.value_and_grad(xy)[1]  # by autograd
 
     @property
     def shares_value(self) -> bool:

@@ -344,6 +344,8 @@ class Stepper:
         u, slots = rule.transform.update(grad, state.slots, Context(t, theta, lr, curvature, grad))
         if rule.transform.applies_lr:
             theta_next = theta + u
+        elif rule.descent_lr is rule.lr:  # not spelled out: the scaled rate above is the one to descend by
+            theta_next = descend(theta, u, lr)
         else:
             theta_next = descend(theta, u, rule.descent_lr if lr_scale == 1.0 else rule.descent_lr * lr_scale)
         return theta_next, StepperState(t, slots, rule)

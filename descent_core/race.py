@@ -321,11 +321,11 @@ class _Recorder:
                 self.positions[slot], self.losses[slot] = held[j], held_loss[j]
 
     def finish(self, n_opt: int, runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        if self.every_step and not self.given_losses:
-            tile = max(1, self.TILE_ELEMENTS // self.positions.shape[1])
-            for a in range(0, self.positions.shape[0], tile):
-                self.losses[a:a + tile] = self.surface.loss(self.positions[a:a + tile])
         if self.every_step:
+            if not self.given_losses:
+                tile = max(1, self.TILE_ELEMENTS // self.positions.shape[1])
+                for a in range(0, self.positions.shape[0], tile):
+                    self.losses[a:a + tile] = self.surface.loss(self.positions[a:a + tile])
             diverged_at = self._freeze_divergent()
         else:
             diverged_at = self.diverged_at

@@ -92,7 +92,8 @@ def clipping_scaling(lr: float, batch: int, k: int, sigma: float, clip: float, b
     one batch: small batch at η; k-times batch at kη (linear scaling); k-times batch at η; small batch at η with
     clipping. Compared after the same number of examples."""
     seeds = 32
-    loss_fn, grad_fn = quadratic(1.0, 20.0)[:2]
+    bowl = quadratic(1.0, 20.0)
+    loss_fn, grad_fn = bowl.loss, bowl.gradient
     configs = [("batch B, η", lr, batch, math.inf), (f"batch {k}B, {k}η", k * lr, k * batch, math.inf),
                (f"batch {k}B, η", lr, k * batch, math.inf), (f"batch B, η, clip {clip:g}", lr, batch, clip)]
     per_run = lambda values: torch.tensor(np.repeat(values, seeds), dtype=F64)[:, None]  # noqa: E731

@@ -247,7 +247,13 @@ class Visit:
             if TIMING:
                 print(f"[pages] {self.path or 'home'} {width} px ready after {time.perf_counter() - self.since:.2f} s",
                       file=sys.stderr)
-            self.seen[width] = {"viewport": self.page.viewport_size["width"], "geometry": self.page.evaluate(GEOMETRY),
+            geometry = self.page.evaluate(GEOMETRY)
+            if not all(p["ready"] and p["drawn"] for p in geometry["players"]) and time.monotonic() <= self.deadline:
+                # A player began again between the ready check and this look (under load a late rerun re-mounts
+                # it): wait for it, as for any other player; past the deadline the test reports what it saw.
+                self.page.evaluate("() => { window.__readySince = performance.now(); }")
+                return False
+            self.seen[width] = {"viewport": self.page.viewport_size["width"], "geometry": geometry,
                                 "texts": self.page.evaluate(VISIBLE_TEXT), "problems": list(self.problems)}
             if len(self.seen) == len(self.widths):
                 self.close()

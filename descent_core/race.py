@@ -54,7 +54,7 @@ class Race:
     recorded: np.ndarray  # (P,) the step index of every recorded point: 0..steps, or every k-th (see ``record``)
     paths: np.ndarray  # (n_opt, B, P, 2), frozen after divergence
     losses: np.ndarray  # (n_opt, B, P)
-    grads: np.ndarray | None  # (n_opt, B, steps, 2): the gradient each update used (every-step recording only)
+    grads: np.ndarray | None  # (n_opt, B, steps, 2): the gradient each update used (record_grads / record_state)
     diverged_at: np.ndarray  # (n_opt, B): first step whose position or loss was non-finite, -1 if never
     base_lr: np.ndarray  # (n_opt, B): each run's learning rate before any schedule
     lr_factors: np.ndarray  # (steps,): the schedule's factor on the learning rate at each update
@@ -101,7 +101,8 @@ class Race:
     def effective_step(self) -> np.ndarray:
         """Per-coordinate effective learning rate |delta theta| / |g| of every update: (n_opt, B, steps, 2)."""
         if self.grads is None:
-            raise ValueError("effective_step needs every step recorded (race(..., record=1))")
+            raise ValueError("effective_step needs the gradients: race(..., record_grads=True), which records every "
+                             "step")
         delta = np.abs(np.diff(self.stepped_paths, axis=2))
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(np.abs(self.grads) > 0, delta / np.abs(self.grads), np.nan)
@@ -137,7 +138,7 @@ class Race:
 def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, starts=None,
          hparams: Mapping[str, Mapping[str, Any]] | None = None, device=None, dtype=torch.float32,
          noise: float = 0.0, seed: int = 0, schedule: Schedule | None = None, clip: float | None = None,
-         record: Recording = 1, record_state: bool = False) -> Race:
+         record: Recording = 1, record_state: bool = False, record_grads: bool = False) -> Race:
     """Run every optimizer from the same start(s) on ``landscape`` for ``steps`` updates.
 
     ``hparams[opt]`` overrides that optimizer's hyperparameters; without overrides an optimizer uses
@@ -147,8 +148,10 @@ def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, s
 
     ``record`` chooses what is kept: 1 (every step, with the gradients), k (every k-th step and the last) or
     "final" (the start and the end). Losses and divergence are exact either way: a sparse recording checks every
-    step as it goes, so a sweep of a million runs keeps only what it reports. ``device`` defaults to
-    ``default_device()`` (CUDA when present).
+    step as it goes, so a sweep of a million runs keeps only what it reports. ``record_grads`` also keeps the
+    gradient each update used (``grads``, for ``effective_step``), and ``record_state`` every optimizer buffer of
+    every step, with the gradients: both need every step recorded. ``device`` defaults to ``default_device()``
+    (CUDA when present).
     """
     surface = get_landscape(landscape)
     opt_ids = _check_optimizers(optimizers)
@@ -163,6 +166,10 @@ def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, s
     every_step = len(recorded) == steps + 1
     if record_state and not every_step:
         raise ValueError("record_state needs every step recorded (record=1)")
+    if record_grads and not every_step:
+        raise ValueError("record_grads needs every step recorded (record=1)")
+    # Gradients are as big as the positions: most races (every figure but the step inspector) never read them.
+    keeps_grads = record_grads or record_state
 
     device = torch.device(device) if device is not None else default_device()
     if device.type == "mps" and dtype == torch.float64:
@@ -184,7 +191,8 @@ def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, s
     # (a third of a 4,096-run sweep). A sparse recording evaluates a cache-sized block of steps at once, which is
     # cheaper than a loss per step.
     given_losses = surface.shares_value and every_step
-    recorder = _Recorder(surface, recorded, n_opt * runs, every_step, dtype, device, given_losses=given_losses)
+    recorder = _Recorder(surface, recorded, n_opt * runs, every_step, dtype, device, keeps_grads=keeps_grads,
+                         given_losses=given_losses)
     current = recorder.start(thetas)
     # Schedule-free rules take gradients at y but answer with the average x: a second recorder keeps what a reader
     # evaluates, while the first keeps where the gradients were taken.

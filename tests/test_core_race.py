@@ -9,7 +9,7 @@ from descent_core.schedules import Schedule
 
 
 def test_race_shapes_and_frame():
-    race = dc.race("beale", ["sgd", "adam"], steps=30)
+    race = dc.race("beale", ["sgd", "adam"], steps=30, record_grads=True)
     assert race.optimizers == ("sgd", "adam")
     assert race.paths.shape == (2, 1, 31, 2)
     assert race.losses.shape == (2, 1, 31)
@@ -128,7 +128,7 @@ def test_clipping_matches_clip_grad_norm():
         p.grad = row.clone()
         torch.nn.utils.clip_grad_norm_([p], 5.0)
         torch.testing.assert_close(got, p.grad)
-    race = dc.race("ravine", ["gd"], steps=5, clip=1.0, hparams={"gd": {"lr": 0.1}})
+    race = dc.race("ravine", ["gd"], steps=5, clip=1.0, hparams={"gd": {"lr": 0.1}}, record_grads=True)
     assert np.linalg.norm(race.grads[0, 0], axis=-1).max() <= 1.0 + 1e-5
 
 

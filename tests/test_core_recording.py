@@ -51,7 +51,7 @@ def golden():
 
 @pytest.mark.parametrize("name", CASES)
 def test_outputs_are_bit_identical_to_the_recorded_ones(golden, name):
-    race = run(CASES[name])
+    race = run(CASES[name], record_grads=True)
     for field in ("paths", "losses", "grads", "lr", "diverged_at"):
         np.testing.assert_array_equal(getattr(race, field), golden[f"{name}.{field}"], err_msg=field)
     for key, value in golden.items():
@@ -117,8 +117,21 @@ def test_recording_choices_are_checked():
             dc.race("ravine", ["gd"], steps=300, record=bad)
     with pytest.raises(ValueError, match="record_state needs every step"):
         dc.race("ravine", ["adam"], steps=30, record=3, record_state=True)
-    with pytest.raises(ValueError, match="every step recorded"):
+    with pytest.raises(ValueError, match="record_grads needs every step"):
+        dc.race("ravine", ["adam"], steps=30, record=2, record_grads=True)
+    with pytest.raises(ValueError, match="needs the gradients"):
         dc.race("ravine", ["adam"], steps=30, record="final").effective_step()
+
+
+def test_gradients_are_kept_only_when_asked_and_asking_changes_nothing_else():
+    kept = dc.race("rosenbrock", ["adam", "sgd"], steps=60, noise=0.5, clip=2.0, record_grads=True)
+    plain = dc.race("rosenbrock", ["adam", "sgd"], steps=60, noise=0.5, clip=2.0)
+    assert plain.grads is None and kept.grads.shape == (2, 1, 60, 2)
+    np.testing.assert_array_equal(plain.paths, kept.paths)
+    np.testing.assert_array_equal(plain.losses, kept.losses)
+    with pytest.raises(ValueError, match="needs the gradients"):
+        plain.effective_step()
+    assert dc.race("beale", ["adam"], steps=5, record_state=True).grads.shape == (1, 1, 5, 2)
 
 
 def test_the_point_cap_counts_recorded_points_so_a_big_sweep_fits_when_sparse():

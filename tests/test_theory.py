@@ -109,7 +109,7 @@ def test_radam_first_five_steps_are_plain_momentum():
 def test_adagrad_effective_rate_decays_like_one_over_sqrt_t():
     race = dc.race(dc.Landscape("slope", "slope", lambda xy: 2.0 * xy[..., 0] + 0 * xy[..., 1], (0.0, 0.0),
                                 ((-10, 10), (-10, 10))), ["adagrad", "rmsprop"], steps=400, dtype=torch.float64,
-                   hparams={"adagrad": {"lr": 0.1}, "rmsprop": {"lr": 0.1}})
+                   hparams={"adagrad": {"lr": 0.1}, "rmsprop": {"lr": 0.1}}, record_grads=True)
     eff = race.effective_step()[:, 0, :, 0]
     t = np.arange(1, 401)
     np.testing.assert_allclose(eff[0] * 2.0, 0.1 / np.sqrt(t), rtol=1e-6)  # lr / sqrt(sum g^2) * |g| / |g|

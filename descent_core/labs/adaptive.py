@@ -29,7 +29,8 @@ def adagrad_decay(lr: float, alpha: float, steps: int) -> LabResult:
     """AdaGrad and RMSProp racing down a constant slope: the step length of each, over time."""
     g = 2.0
     result = race(_slope_landscape(g), ["adagrad", "rmsprop"], steps=steps, dtype=F64,
-                  hparams={"adagrad": {"lr": lr}, "rmsprop": {"lr": lr, "alpha": alpha}}, device=DEVICE)
+                  hparams={"adagrad": {"lr": lr}, "rmsprop": {"lr": lr, "alpha": alpha}}, device=DEVICE,
+                  record_grads=True)
     step = result.effective_step()[:, 0, :, 0] * g / lr  # |Δθ_t| / η, (2, steps)
     t = np.arange(1, steps + 1)
     tail = t >= steps // 2

@@ -7,7 +7,8 @@ shared and noisy: a ratio holds far better than a time).
 1. Adam sweep, B = 4096 per-run learning rates x 500 steps, through ``race()`` (every step recorded), against
    torch.optim.Adam(fused=True) with autograd on one (4096, 2) tensor (target <= 0.6x).
 2. The same sweep with final-point recording, against fused torch.optim.Adam given the closed-form gradient
-   (target <= 1.1x). Also: one torch.optim.Adam per run (timed on a subset, scaled), for scale.
+   (target <= 1.1x), and the batched stepper alone against the same baseline (what the recording adds). Also: one
+   torch.optim.Adam per run (timed on a subset, scaled), for scale.
 3. The grand race, every optimizer x 500 steps, float32, CPU, on Beale and the ravine: median wall time (targets
    <= 70 ms for the first 18 rules, <= 100 ms for all 26), and the torch.optim loop over the torch-backed ones.
 4. Fair mode: every optimizer x 16 learning rates x 300 steps tuned in one race (target < 1 s).
@@ -89,6 +90,22 @@ def sweep_race_fn(runs: int, steps: int, record=1, device="cpu"):
 
 def sweep_race(runs: int, steps: int, record=1, device="cpu") -> float:
     return median_time(sweep_race_fn(runs, steps, record, device), repeats=5)
+
+
+def stepper_alone_fn(runs: int, steps: int):
+    """The race's own arithmetic and nothing else: the closed-form gradient and the batched Adam stepper, with no
+    recording, no losses and no divergence checks. What a final-point race adds to this is its bookkeeping."""
+    stepper = dc.make_stepper("adam", lr=np.geomspace(1e-3, 1.0, runs))
+    starts = torch.tensor([RAVINE.start]).repeat(runs, 1)
+
+    def run():
+        with torch.inference_mode():
+            theta = starts.clone()
+            state = stepper.init(theta)
+            for _ in range(steps):
+                theta, state = stepper.update(theta, RAVINE.grad(theta), state)
+
+    return run
 
 
 def torch_fused_adam_fn(runs: int, steps: int, autograd: bool):
@@ -220,6 +237,9 @@ def main() -> None:
     b_final, b_closed, final_ratio_blocked = blocked_times(sweep_race_fn(runs, steps, record="final"),
                                                            torch_fused_adam_fn(runs, steps, autograd=False))
     results.update(sweep_ratio_blocked=sweep_ratio_blocked, sweep_final_ratio_blocked=final_ratio_blocked)
+    s_alone, s_closed, alone_ratio = paired_times(stepper_alone_fn(runs, steps),
+                                                  torch_fused_adam_fn(runs, steps, autograd=False))
+    results.update(stepper_alone_ms=s_alone * 1e3, stepper_alone_ratio_vs_closed_form=alone_ratio)
     t_per_run = torch_per_run(64, steps) * runs / 64
     results.update(sweep_race_ms=t_race * 1e3, torch_fused_autograd_ms=t_autograd * 1e3,
                    sweep_ratio_vs_autograd=sweep_ratio, sweep_final_ms=t_final * 1e3,
@@ -234,6 +254,9 @@ def main() -> None:
     print(f"   in blocks of 5 runs each (see blocked_times): every step {b_race * 1e3:.1f} ms against "
           f"{b_autograd * 1e3:.1f} ms -> {sweep_ratio_blocked:.2f}x; final point {b_final * 1e3:.1f} ms against "
           f"{b_closed * 1e3:.1f} ms -> {final_ratio_blocked:.2f}x")
+    print(f"   the stepper alone (gradient + Adam, nothing recorded or checked): {s_alone * 1e3:.1f} ms against "
+          f"{s_closed * 1e3:.1f} ms -> {alone_ratio:.2f}x: the rest of the final-point race is its exact losses and "
+          "divergence checks")
     for landscape in ("beale", "ravine"):
         t18, t26 = grand_race(landscape, FIRST_18), grand_race(landscape, list(dc.OPTIMIZERS))
         results[f"grand_race_{landscape}_18_ms"], results[f"grand_race_{landscape}_all_ms"] = t18 * 1e3, t26 * 1e3

@@ -101,8 +101,8 @@ class Race:
     def effective_step(self) -> np.ndarray:
         """Per-coordinate effective learning rate |delta theta| / |g| of every update: (n_opt, B, steps, 2)."""
         if self.grads is None:
-            raise ValueError("effective_step needs the gradients: race(..., record_grads=True), which records every "
-                             "step")
+            raise ValueError("effective_step needs the gradients: race(..., record_grads=True) or record_state=True, "
+                             "with every step recorded (record=1)")
         delta = np.abs(np.diff(self.stepped_paths, axis=2))
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(np.abs(self.grads) > 0, delta / np.abs(self.grads), np.nan)
@@ -146,7 +146,7 @@ def race(landscape: str | Landscape, optimizers: Sequence[str], *, steps: int, s
     to every gradient (the same draws for every optimizer; GD, being full-batch, gets none). ``clip`` rescales each
     run's gradient to at most that global norm, as ``torch.nn.utils.clip_grad_norm_``.
 
-    ``record`` chooses what is kept: 1 (every step, with the gradients), k (every k-th step and the last) or
+    ``record`` chooses what is kept: 1 (every step), k (every k-th step and the last) or
     "final" (the start and the end). Losses and divergence are exact either way: a sparse recording checks every
     step as it goes, so a sweep of a million runs keeps only what it reports. ``record_grads`` also keeps the
     gradient each update used (``grads``, for ``effective_step``), and ``record_state`` every optimizer buffer of
